@@ -1,0 +1,50 @@
+# Two commands for a newcomer: `make course` and `make test`.
+# Both create (or reuse) the virtual environment .venv in this folder, so a
+# machine needs nothing but python3 >= 3.10.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The stamp names a hash of pyproject.toml: editing the dependencies
+# re-installs, running twice does not.
+STAMP   = $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])" 2>/dev/null)
+NBVAL_SANITIZE := tests/nbval_sanitize.cfg
+
+.PHONY: course test unit notebooks figures bench venv check-python clean
+
+check-python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; bptutor needs Python 3.10 or newer" >&2; exit 1; }
+	@$(PYTHON) -c "import sys; v=sys.version_info; sys.exit(0 if v >= (3, 10) else 'error: bptutor needs Python 3.10 or newer, but $(PYTHON) is %d.%d.%d' % v[:3])"
+	@$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || { echo "error: $(PYTHON) lacks the venv/ensurepip modules (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
+
+$(STAMP): pyproject.toml | check-python
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,course]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: check-python $(STAMP)
+
+course: venv
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+
+unit: venv
+	$(BIN)/python -m pytest -q tests
+
+notebooks: venv
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env notebooks --nbval-sanitize-with $(NBVAL_SANITIZE) -p no:cacheprovider
+
+test: venv
+	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env notebooks --nbval-sanitize-with $(NBVAL_SANITIZE) -p no:cacheprovider
+
+figures: venv
+	MPLBACKEND=Agg $(BIN)/python -m bptutor.figures
+
+bench: venv
+	$(BIN)/python -m pip install --quiet "micrograd==0.1.0" scikit-learn "torch==2.13.0"
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
