@@ -1,0 +1,471 @@
+r"""Optimizers, in order of increasing complexity, and learning-rate schedules.
+
+Every optimizer updates a list of parameters in place from their gradients:
+
+* vectorized :class:`bptutor.layers.Parameter` (ndarray ``data`` and ``grad``), or
+* scalar :class:`bptutor.engine.Value` (float ``data`` and ``grad``),
+
+mixed freely. Per-parameter state (velocities, running averages) is created in
+``__init__`` with the parameter's shape (a 0-d array for a ``Value``), so one
+formula serves both kinds. The learning rate is the public attribute ``lr``;
+the schedules at the bottom of this module set it once per epoch.
+
+Notation: :math:`\theta` a parameter, :math:`g = \partial L/\partial\theta`
+its gradient (``.grad``), :math:`\eta` the learning rate (``lr``), :math:`t`
+the step count starting at 1. Squares, roots and divisions are elementwise.
+
+Weight decay is deliberately absent: it is a penalty on the loss, added by
+:mod:`bptutor.regularization`, not a hidden flag of the optimizer.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ._checks import check_float, check_int, describe
+from .layers import Module, Parameter
+
+
+# --- parameters of either kind ---------------------------------------------------
+def _is_scalar_param(p) -> bool:
+    """A ``Value``-like object: real-number ``data`` and ``grad`` attributes."""
+    real = (numbers.Real,)
+    return (hasattr(p, "data") and hasattr(p, "grad")
+            and isinstance(p.data, real) and not isinstance(p.data, bool)
+            and isinstance(p.grad, real) and not isinstance(p.grad, bool))
+
+
+def _check_params(params, who: str) -> list:
+    """Return ``params`` as a list, refusing anything but Parameters and Values.
+
+    Raises:
+        TypeError: ``params`` is not a list of Parameter/Value (a Module gets a hint).
+        ValueError: ``params`` is empty or holds one parameter twice.
+    """
+    if isinstance(params, Module):
+        raise TypeError(f"{who} expected params to be a list of Parameter or Value, got a "
+                        f"{type(params).__name__} module; pass model.parameters()")
+    if isinstance(params, (Parameter, str, bytes)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"{who} expected params to be a list of Parameter or Value, "
+                        f"got {describe(params)}")
+    params = list(params)
+    if not params:
+        raise ValueError(f"{who} expected params to be a non-empty list of Parameter or Value, "
+                         "got an empty list")
+    for i, p in enumerate(params):
+        if not (isinstance(p, Parameter) or _is_scalar_param(p)):
+            raise TypeError(f"{who} expected params to be a list of Parameter or Value, "
+                            f"got {type(p).__name__} at params[{i}]")
+    seen = {}
+    for i, p in enumerate(params):
+        if id(p) in seen:
+            raise ValueError(f"{who} expected each parameter once, got the same one at "
+                             f"params[{seen[id(p)]}] and params[{i}]")
+        seen[id(p)] = i
+    return params
+
+
+def _zeros_like(p) -> np.ndarray:
+    """State with the parameter's shape and dtype (0-d float64 for a Value)."""
+    return np.zeros_like(p.data) if isinstance(p.data, np.ndarray) else np.zeros(())
+
+
+def _apply(p, delta) -> None:
+    """``θ ← θ + Δ``; in place for an ndarray, rebinding the float for a Value."""
+    if isinstance(p.data, np.ndarray):
+        p.data += delta
+    else:
+        p.data = float(p.data + delta)
+
+
+def _check_lr(lr, who: str) -> float:
+    return check_float("lr", lr, minimum=0.0, strict_min=True, who=who)
+
+
+def _check_unit(name: str, value, who: str) -> float:
+    """A decay rate or momentum coefficient in [0, 1)."""
+    return check_float(name, value, minimum=0.0, maximum=1.0, strict_max=True, who=who)
+
+
+def _check_eps(eps, who: str) -> float:
+    return check_float("eps", eps, minimum=0.0, strict_min=True, who=who)
+
+
+# --- optimizers ---------------------------------------------------------------------
+class Optimizer:
+    """Base class: holds ``params`` and ``lr``; subclasses implement ``step``.
+
+    Args:
+        params: list of ``Parameter`` and/or ``Value`` (e.g. ``model.parameters()``).
+        lr: learning rate :math:`\\eta > 0`.
+    """
+
+    def __init__(self, params, lr: float):
+        who = type(self).__name__
+        self.params = _check_params(params, who)
+        self.lr = _check_lr(lr, who)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to zero (call before each backward pass)."""
+        for p in self.params:
+            if isinstance(p.grad, np.ndarray):
+                p.grad[...] = 0.0
+            else:
+                p.grad = 0.0
+
+    def step(self) -> None:  # pragma: no cover - documented abstract method
+        raise NotImplementedError(f"{type(self).__name__} does not implement step")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr:g})"
+
+
+class SGD(Optimizer):
+    r"""Plain (stochastic) gradient descent.
+
+    .. math:: \theta \leftarrow \theta - \eta\, g
+
+    Same as ``torch.optim.SGD(params, lr)`` with its defaults (no momentum).
+
+    Args:
+        params: list of ``Parameter`` and/or ``Value``.
+        lr: learning rate :math:`\eta > 0`.
+    """
+
+    def __init__(self, params, lr: float = 0.01):
+        super().__init__(params, lr)
+
+    def step(self) -> None:
+        for p in self.params:
+            _apply(p, -self.lr * p.grad)
+
+
+class Momentum(Optimizer):
+    r"""Heavy-ball momentum (Polyak 1964): a velocity that remembers past steps.
+
+    .. math::
+        v \leftarrow \mu v - \eta\, g, \qquad \theta \leftarrow \theta + v
+
+    with :math:`v_0 = 0`. On a quadratic with curvatures in :math:`[m, L]`
+    the best constants are :math:`\eta = 4/(\sqrt L + \sqrt m)^2`,
+    :math:`\mu = \big((\sqrt\kappa - 1)/(\sqrt\kappa + 1)\big)^2`,
+    :math:`\kappa = L/m`, giving the rate :math:`(\sqrt\kappa-1)/(\sqrt\kappa+1)`
+    per step instead of gradient descent's :math:`(\kappa-1)/(\kappa+1)`.
+
+    PyTorch (``SGD(momentum=μ)``) keeps :math:`b \leftarrow \mu b + g`,
+    :math:`\theta \leftarrow \theta - \eta b`: with a constant :math:`\eta`
+    this is the same sequence (:math:`v = -\eta b`); when a schedule changes
+    :math:`\eta`, torch rescales the whole past velocity at once, the heavy
+    ball only new contributions.
+
+    Args:
+        params: list of ``Parameter`` and/or ``Value``.
+        lr: learning rate :math:`\eta > 0`.
+        momentum: :math:`\mu \in [0, 1)`.
+    """
+
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.9):
+        super().__init__(params, lr)
+        self.momentum = _check_unit("momentum", momentum, type(self).__name__)
+        self.velocity = [_zeros_like(p) for p in self.params]
+
+    def step(self) -> None:
+        for p, v in zip(self.params, self.velocity):
+            v *= self.momentum
+            v -= self.lr * p.grad
+            _apply(p, v)
+
+
+class Nesterov(Optimizer):
+    r"""Nesterov's accelerated gradient, in the "look-ahead" form of Sutskever et al. (2013).
+
+    Nesterov evaluates the gradient at the look-ahead point
+    :math:`\theta + \mu v`. Storing that point as the parameter (so the
+    gradient we are given is the one needed) turns the rule into
+
+    .. math::
+        v \leftarrow \mu v - \eta\, g, \qquad
+        \theta \leftarrow \theta + \mu v - \eta\, g
+
+    (the new :math:`v` on the right): a heavy-ball step plus one more
+    momentum step, the "correction" that damps overshooting.
+
+    PyTorch (``SGD(momentum=μ, nesterov=True)``) writes
+    :math:`b \leftarrow \mu b + g`, :math:`\theta \leftarrow \theta - \eta(g + \mu b)`,
+    the same sequence for a constant :math:`\eta` (:math:`v = -\eta b`).
+
+    Args:
+        params: list of ``Parameter`` and/or ``Value``.
+        lr: learning rate :math:`\eta > 0`.
+        momentum: :math:`\mu \in [0, 1)`.
+    """
+
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.9):
+        super().__init__(params, lr)
+        self.momentum = _check_unit("momentum", momentum, type(self).__name__)
+        self.velocity = [_zeros_like(p) for p in self.params]
+
+    def step(self) -> None:
+        for p, v in zip(self.params, self.velocity):
+            v *= self.momentum
+            v -= self.lr * p.grad
+            _apply(p, self.momentum * v - self.lr * p.grad)
+
+
+class AdaGrad(Optimizer):
+    r"""AdaGrad (Duchi, Hazan & Singer 2011): per-coordinate steps shrink with the gradients seen.
+
+    .. math::
+        G \leftarrow G + g^2, \qquad
+        \theta \leftarrow \theta - \frac{\eta}{\sqrt{G} + \epsilon}\, g
+
+    with :math:`G_0 = 0`. Coordinates with large past gradients take small
+    steps; :math:`G` only grows, so the effective rate only falls.
+
+    PyTorch's ``Adagrad`` has the same formula (:math:`\epsilon` outside the
+    square root) with ``eps=1e-10`` by default (ours ``1e-8``) and extra
+    ``lr_decay`` / ``initial_accumulator_value`` options left at 0. Some texts
+    put :math:`\epsilon` inside the root, :math:`\sqrt{G + \epsilon}`, and
+    Keras starts :math:`G` at 0.1 (``initial_accumulator_value``): both
+    change the first steps noticeably.
+
+    Args:
+        params: list of ``Parameter`` and/or ``Value``.
+        lr: learning rate :math:`\eta > 0`.
+        eps: :math:`\epsilon > 0`, keeps the division finite when :math:`G = 0`.
+    """
+
+    def __init__(self, params, lr: float = 0.01, eps: float = 1e-8):
+        super().__init__(params, lr)
+        self.eps = _check_eps(eps, type(self).__name__)
+        self.sum_sq = [_zeros_like(p) for p in self.params]
+
+    def step(self) -> None:
+        for p, G in zip(self.params, self.sum_sq):
+            G += np.square(p.grad)
+            _apply(p, -self.lr * p.grad / (np.sqrt(G) + self.eps))
+
+
+class RMSProp(Optimizer):
+    r"""RMSProp (Hinton, Coursera lecture 6e, 2012): AdaGrad with a forgetting average.
+
+    .. math::
+        s \leftarrow \rho\, s + (1 - \rho)\, g^2, \qquad
+        \theta \leftarrow \theta - \frac{\eta}{\sqrt{s} + \epsilon}\, g
+
+    with :math:`s_0 = 0`. Dividing by the running RMS of the gradient makes
+    the step size roughly :math:`\eta` in every coordinate, whatever the
+    gradient's scale, without AdaGrad's ever-shrinking rate.
+
+    PyTorch's ``RMSprop`` has the same formula with :math:`\rho` called
+    ``alpha`` and defaulting to 0.99 (the lecture's 0.9 here), ``lr=1e-2``
+    and ``eps=1e-8`` outside the root. Some libraries put :math:`\epsilon`
+    inside the root, :math:`\sqrt{s + \epsilon}`; compare with care.
+
+    Args:
+        params: list of ``Parameter`` and/or ``Value``.
+        lr: learning rate :math:`\eta > 0`.
+        rho: decay of the running average, :math:`\rho \in [0, 1)`.
+        eps: :math:`\epsilon > 0`.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-8):
+        super().__init__(params, lr)
+        who = type(self).__name__
+        self.rho = _check_unit("rho", rho, who)
+        self.eps = _check_eps(eps, who)
+        self.mean_sq = [_zeros_like(p) for p in self.params]
+
+    def step(self) -> None:
+        for p, s in zip(self.params, self.mean_sq):
+            s *= self.rho
+            s += (1.0 - self.rho) * np.square(p.grad)
+            _apply(p, -self.lr * p.grad / (np.sqrt(s) + self.eps))
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba 2015): momentum on the gradient, RMSProp on its square, bias-corrected.
+
+    .. math::
+        m &\leftarrow \beta_1 m + (1 - \beta_1)\, g, \qquad
+        v \leftarrow \beta_2 v + (1 - \beta_2)\, g^2, \\
+        \hat m &= \frac{m}{1 - \beta_1^t}, \qquad \hat v = \frac{v}{1 - \beta_2^t}, \qquad
+        \theta \leftarrow \theta - \eta\, \frac{\hat m}{\sqrt{\hat v} + \epsilon}
+
+    with :math:`m_0 = v_0 = 0`. Both averages start at zero and are biased
+    towards it; dividing by :math:`1 - \beta^t` removes that bias, so the first
+    step is about :math:`\eta\,\mathrm{sign}(g)`.
+
+    PyTorch's ``Adam`` (``amsgrad=False``, no weight decay) computes the same
+    formula (it folds the corrections into the step size, equal up to
+    rounding). The paper's "efficient version" instead puts :math:`\epsilon`
+    next to :math:`\sqrt{v}` before correction, a slightly different
+    :math:`\hat\epsilon`.
+
+    Args:
+        params: list of ``Parameter`` and/or ``Value``.
+        lr: learning rate :math:`\eta > 0`.
+        beta1: decay of the first moment, :math:`\beta_1 \in [0, 1)`.
+        beta2: decay of the second moment, :math:`\beta_2 \in [0, 1)`.
+        eps: :math:`\epsilon > 0`.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8):
+        super().__init__(params, lr)
+        who = type(self).__name__
+        self.beta1 = _check_unit("beta1", beta1, who)
+        self.beta2 = _check_unit("beta2", beta2, who)
+        self.eps = _check_eps(eps, who)
+        self.t = 0
+        self.m = [_zeros_like(p) for p in self.params]
+        self.v = [_zeros_like(p) for p in self.params]
+
+    def step(self) -> None:
+        self.t += 1
+        for p, m, v in zip(self.params, self.m, self.v):
+            m *= self.beta1
+            m += (1.0 - self.beta1) * p.grad
+            v *= self.beta2
+            v += (1.0 - self.beta2) * np.square(p.grad)
+            m_hat = m / (1.0 - self.beta1 ** self.t)
+            v_hat = v / (1.0 - self.beta2 ** self.t)
+            _apply(p, -self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
+
+
+#: name -> optimizer class.
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adagrad": AdaGrad,
+    "rmsprop": RMSProp,
+    "adam": Adam,
+}
+
+
+# --- learning-rate schedules ----------------------------------------------------------
+class LRSchedule:
+    r"""Base class: sets ``optimizer.lr`` to :math:`\eta_t` after each epoch.
+
+    The initial rate :math:`\eta_0` is the optimizer's ``lr`` when the schedule
+    is made. Call ``step()`` once at the end of every epoch (as with PyTorch's
+    schedulers); ``epoch`` counts those calls and ``lr_at(t)`` is the closed
+    form, handy for plotting a schedule without training.
+
+    Args:
+        optimizer: an :class:`Optimizer`.
+    """
+
+    def __init__(self, optimizer):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__} expected optimizer to be a bptutor Optimizer, "
+                            f"got {describe(optimizer)}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.epoch = 0
+
+    def lr_at(self, t: int) -> float:  # pragma: no cover - documented abstract method
+        raise NotImplementedError(f"{type(self).__name__} does not implement lr_at")
+
+    def step(self) -> float:
+        """Advance one epoch; set and return the new ``optimizer.lr``."""
+        self.epoch += 1
+        self.optimizer.lr = self.lr_at(self.epoch)
+        return self.optimizer.lr
+
+
+class StepLR(LRSchedule):
+    r"""Multiply the rate by :math:`\gamma` every ``step_size`` epochs.
+
+    .. math:: \eta_t = \eta_0\, \gamma^{\lfloor t / s \rfloor}
+
+    Same as ``torch.optim.lr_scheduler.StepLR``.
+
+    Args:
+        optimizer: an :class:`Optimizer`.
+        step_size: :math:`s \ge 1` epochs between decays.
+        gamma: factor :math:`\gamma \in (0, 1]`.
+    """
+
+    def __init__(self, optimizer, step_size: int, gamma: float = 0.1):
+        super().__init__(optimizer)
+        self.step_size = check_int("step_size", step_size, minimum=1, who="StepLR")
+        self.gamma = check_float("gamma", gamma, minimum=0.0, maximum=1.0, strict_min=True,
+                                 who="StepLR")
+
+    def lr_at(self, t: int) -> float:
+        return self.base_lr * self.gamma ** (t // self.step_size)
+
+
+class ExponentialLR(LRSchedule):
+    r"""Multiply the rate by :math:`\gamma` every epoch.
+
+    .. math:: \eta_t = \eta_0\, \gamma^{t}
+
+    Same as ``torch.optim.lr_scheduler.ExponentialLR``.
+
+    Args:
+        optimizer: an :class:`Optimizer`.
+        gamma: factor :math:`\gamma \in (0, 1]`.
+    """
+
+    def __init__(self, optimizer, gamma: float):
+        super().__init__(optimizer)
+        self.gamma = check_float("gamma", gamma, minimum=0.0, maximum=1.0, strict_min=True,
+                                 who="ExponentialLR")
+
+    def lr_at(self, t: int) -> float:
+        return self.base_lr * self.gamma ** t
+
+
+class InverseTimeLR(LRSchedule):
+    r"""The :math:`1/t` decay of stochastic approximation (Robbins & Monro 1951).
+
+    .. math:: \eta_t = \frac{\eta_0}{1 + d\, t}
+
+    :math:`\sum_t \eta_t = \infty` but :math:`\sum_t \eta_t^2 < \infty`: steps
+    stay large enough to get anywhere and small enough to average the noise
+    of SGD away. PyTorch has no class for it (``LambdaLR`` with this formula).
+
+    Args:
+        optimizer: an :class:`Optimizer`.
+        decay: :math:`d \ge 0` (``0`` keeps the rate constant).
+    """
+
+    def __init__(self, optimizer, decay: float):
+        super().__init__(optimizer)
+        self.decay = check_float("decay", decay, minimum=0.0, who="InverseTimeLR")
+
+    def lr_at(self, t: int) -> float:
+        return self.base_lr / (1.0 + self.decay * t)
+
+
+class CosineLR(LRSchedule):
+    r"""Cosine annealing (Loshchilov & Hutter 2017) from :math:`\eta_0` to :math:`\eta_{min}`.
+
+    .. math:: \eta_t = \eta_{min} + \tfrac12 (\eta_0 - \eta_{min})
+              \left(1 + \cos\frac{\pi \min(t, T)}{T}\right)
+
+    After :math:`T` epochs the rate stays at :math:`\eta_{min}`. PyTorch's
+    ``CosineAnnealingLR`` agrees for :math:`t \le T` but keeps following the
+    cosine afterwards, so its rate climbs back up (a warm restart without the
+    restart).
+
+    Args:
+        optimizer: an :class:`Optimizer`.
+        T_max: :math:`T \ge 1`, epochs to reach the minimum.
+        lr_min: :math:`\eta_{min}`, between 0 and the optimizer's ``lr``.
+    """
+
+    def __init__(self, optimizer, T_max: int, lr_min: float = 0.0):
+        super().__init__(optimizer)
+        self.T_max = check_int("T_max", T_max, minimum=1, who="CosineLR")
+        self.lr_min = check_float("lr_min", lr_min, minimum=0.0, maximum=self.base_lr,
+                                  who="CosineLR")
+
+    def lr_at(self, t: int) -> float:
+        t = min(t, self.T_max)
+        return self.lr_min + 0.5 * (self.base_lr - self.lr_min) * (1.0 + math.cos(math.pi * t / self.T_max))
