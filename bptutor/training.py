@@ -1,0 +1,581 @@
+r"""The training loop: mini-batches, ``fit``, ``predict`` and ``evaluate``.
+
+One update of gradient descent on a mini-batch :math:`B` is
+
+.. math:: \theta \leftarrow \theta - \eta\, \nabla_\theta \Big[\frac{1}{|B|}\sum_{n \in B} \ell(f_\theta(x_n), y_n) + R(\theta)\Big]
+
+(the optimizer decides the exact form of the step); an *epoch* is one pass
+over the shuffled training set. :func:`fit` runs epochs and records what
+happened in a :class:`History`.
+
+Divergence: before applying an update, :func:`fit` checks the batch loss
+:math:`L` (data loss plus penalty). It raises :class:`TrainingDiverged`
+*without* applying the update, so the parameters keep their last finite
+values and no NaN reaches the learner, when
+
+* :math:`L` is NaN or infinite, or a layer's gradient is;
+* :math:`L > 1000 \cdot \max(L_0, 1)` with :math:`L_0` the first batch loss
+  of the run (``DIVERGENCE_FACTOR`` = 1000): a loss a thousand times worse
+  than at the start means each step overshoots and the error grows. The floor
+  of 1 keeps a nearly perfect start (:math:`L_0 = 10^{-4}`, say, when training
+  continues) from turning ordinary batch-to-batch noise into an alarm.
+
+Accuracy (:func:`accuracy`), by the number C of output columns:
+
+* C > 1: the predicted class is :math:`\arg\max_c \text{out}_{nc}` (logits,
+  scores or probabilities give the same argmax), compared with integer labels
+  ``(N,)`` or with the argmax of one-hot / probability rows ``(N, C)``;
+* C = 1: the prediction is :math:`[\text{out} > t]`, compared with 0/1 targets
+  ``(N,)`` or ``(N, 1)``. ``fit`` and ``evaluate`` take :math:`t` from the
+  loss: 0.5 for ``"bce"`` (probabilities) and ``"mse"`` (a regression onto 0
+  and 1), 0 for ``"bce_logits"`` (logits: :math:`\sigma(z) > 0.5 \iff z > 0`);
+  for a loss given as a function, 0.5 when the model ends in a ``Sigmoid``
+  layer and 0 otherwise;
+* targets that are not class labels (a regression such as the noisy sine):
+  accuracy is NaN.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._checks import as_array, check_float, check_int, check_rng, describe
+from .activations import Sigmoid
+from .layers import Module
+from .losses import LOSSES
+
+#: a batch loss above this multiple of the run's first batch loss counts as divergence.
+DIVERGENCE_FACTOR = 1e3
+#: rows per forward pass in :func:`predict` and :func:`evaluate` (bounds memory on large inputs).
+EVAL_CHUNK = 4096
+#: decision threshold of a one-output model, per loss name (see the module docstring).
+THRESHOLDS = {"bce": 0.5, "mse": 0.5, "bce_logits": 0.0, "cross_entropy": 0.0}
+
+
+class TrainingDiverged(RuntimeError):
+    """Training blew up: the loss turned NaN/infinite or exploded, or a gradient did.
+
+    Raised by :func:`fit` before the offending update is applied, so the model's
+    parameters are the last finite ones.
+
+    Attributes:
+        epoch: 0-based epoch in which it happened (as in callbacks).
+        step: 0-based index of the update in the whole run (updates applied before it).
+        lr: the optimizer's learning rate at that moment.
+        loss: the batch loss that triggered it (may be ``nan`` or ``inf``).
+        reason: what was seen, in words.
+    """
+
+    def __init__(self, epoch: int, step: int, lr: float, loss: float, reason: str = ""):
+        self.epoch, self.step, self.lr, self.loss, self.reason = epoch, step, lr, loss, reason
+        what = reason or f"the loss became {loss:.4g}"
+        super().__init__(
+            f"training diverged at epoch {epoch}, step {step}: {what} with learning rate lr = {lr:g}. "
+            f"The update was not applied, so the parameters keep their last finite values. "
+            f"Each step overshoots the minimum by more than it gains: try a smaller learning rate, "
+            f"e.g. lr = {lr / 10:g}.")
+
+    def __reduce__(self):
+        return (type(self), (self.epoch, self.step, self.lr, self.loss, self.reason))
+
+
+@dataclass
+class History:
+    """What :func:`fit` recorded, one entry per epoch unless said otherwise.
+
+    Attributes:
+        train_loss: mean batch loss of the epoch, each measured before its
+            update, including the regularizer's penalty.
+        train_acc: mean batch accuracy of the epoch (NaN for regression targets).
+        val_loss, val_acc: on ``validation`` after the epoch, in eval mode,
+            without penalty; empty without validation data.
+        grad_norms: layer name (``"0"``, ``"2"``, ... as in ``named_parameters``)
+            -> mean over the epoch's updates of :math:`\\lVert\\nabla_\\theta L\\rVert_2`
+            over that layer's parameters (the backpropagated gradient, before the penalty).
+        step_losses: every batch loss of the run, in order.
+        epochs_run: number of epochs completed.
+        stopped_reason: why training ended, a sentence beginning with
+            ``"completed"``, ``"loss threshold"``, ``"plateau"`` or ``"callback"``.
+    """
+
+    train_loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_acc: list = field(default_factory=list)
+    grad_norms: dict = field(default_factory=dict)
+    step_losses: list = field(default_factory=list)
+    epochs_run: int = 0
+    stopped_reason: str = ""
+
+
+# --- mini-batches ---------------------------------------------------------------------------------
+
+def _check_pair(X, y, who: str) -> tuple:
+    """``X`` and ``y`` as arrays with the same number of rows; ndarrays (and memmaps) are not copied."""
+    if not isinstance(X, np.ndarray):
+        X = as_array("X", X, who=who)
+    elif not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"{who} expected X to be an array of numbers, got dtype {X.dtype}")
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise ValueError(f"{who} expected X with at least one row, got shape {X.shape}")
+    if isinstance(y, (str, bytes)) or y is None:
+        raise TypeError(f"{who} expected y to be an array, got {describe(y)}")
+    if not isinstance(y, np.ndarray):
+        y = np.asarray(y)
+    if y.ndim == 0 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"{who} expected y with {X.shape[0]} rows (one per row of X), got shape {y.shape}")
+    return X, y
+
+
+def _check_batch_size(batch_size, who: str):
+    if batch_size is None:
+        return None
+    return check_int("batch_size", batch_size, minimum=1, who=who)
+
+
+def iterate_minibatches(X, y, batch_size: int | None = None, shuffle: bool = True, rng=0):
+    """Yield ``(X_batch, y_batch)`` pairs covering the data once: one epoch.
+
+    * ``batch_size=None`` (full batch) or ``>= N``: one batch, ``X`` and ``y``
+      themselves, not copied (the mean gradient does not depend on row order);
+    * ``batch_size=1``: stochastic gradient descent, one row at a time;
+    * ``batch_size=k``: mini-batches of ``k`` rows, the last one smaller when
+      ``k`` does not divide ``N``.
+
+    With ``shuffle`` the rows are dealt into batches by a random permutation
+    drawn from ``rng``. Within a batch the row indices are sorted: the batch
+    holds the same rows (and gives the same mean gradient) but reads an
+    ``np.memmap`` front to back, and only that batch is ever loaded into
+    memory. The only per-epoch cost besides the batches is the permutation.
+
+    Args:
+        X: inputs (N, ...), an array or ``np.memmap``.
+        y: targets with N rows.
+        batch_size: None, or rows per batch >= 1.
+        shuffle: deal the rows at random (else in order).
+        rng: generator or seed for the permutation.
+
+    Yields:
+        ``X_batch`` (B, ...) and ``y_batch`` (B, ...), in-memory arrays (except
+        the full batch, which is ``X`` itself).
+    """
+    who = "iterate_minibatches"
+    X, y = _check_pair(X, y, who)
+    batch_size = _check_batch_size(batch_size, who)
+    if not isinstance(shuffle, bool):
+        raise TypeError(f"{who} expected shuffle to be True or False, got {describe(shuffle)}")
+    rng = check_rng(rng)
+    return _batches(X, y, batch_size, shuffle, rng)
+
+
+def _batches(X, y, batch_size, shuffle, rng):
+    """The generator behind :func:`iterate_minibatches`, without argument checks (``fit`` calls it per epoch)."""
+    N = X.shape[0]
+    if batch_size is None or batch_size >= N:
+        yield X, y
+        return
+    order = rng.permutation(N) if shuffle else np.arange(N)
+    for start in range(0, N, batch_size):
+        idx = np.sort(order[start:start + batch_size])
+        yield X[idx], y[idx]
+
+
+# --- accuracy ----------------------------------------------------------------------------------------
+
+def _target_kind(y) -> str:
+    """``"labels"`` (integer classes (N,)), ``"binary"`` (0/1, (N,) or (N, 1)), ``"rows"``
+    (one-hot or probability rows (N, C)) or ``"values"`` (regression)."""
+    y = np.asarray(y)
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool) or y.size == 0:
+        return "values"
+    if y.ndim == 2 and y.shape[1] > 1:
+        rows_ok = np.all(y >= 0) and np.allclose(y.sum(axis=1), 1.0, rtol=0.0, atol=1e-6)
+        return "rows" if rows_ok else "values"
+    if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
+        if np.all((y == 0) | (y == 1)):
+            return "binary"
+        if y.ndim == 1 and np.all(y >= 0) and np.all(y == np.round(y)):
+            return "labels"
+    return "values"
+
+
+def _correct(out: np.ndarray, y: np.ndarray, kind: str, threshold: float) -> float:
+    """Number of correctly classified rows, or NaN when ``kind``/shapes are not a classification."""
+    out = out.reshape(out.shape[0], -1)  # (N, C)
+    C = out.shape[1]
+    if C > 1 and y.ndim == 1 and kind in ("labels", "binary"):
+        return float(np.count_nonzero(out.argmax(axis=1) == y))
+    if C > 1 and kind == "rows" and y.shape[1] == C:
+        return float(np.count_nonzero(out.argmax(axis=1) == y.argmax(axis=1)))
+    if C == 1 and kind == "binary":
+        return float(np.count_nonzero((out[:, 0] > threshold) == (y.reshape(-1) == 1)))
+    return math.nan
+
+
+def accuracy(out, y, threshold: float = 0.5) -> float:
+    """Fraction of rows classified correctly (rules in the module docstring).
+
+    Args:
+        out: model outputs (N, C), or (N,) for one output.
+        y: integer labels (N,), 0/1 targets (N,) or (N, 1), or one-hot rows (N, C).
+        threshold: decision threshold for one output column.
+
+    Returns:
+        a float in [0, 1], or NaN when ``y`` is not a classification target for ``out``.
+    """
+    who = "accuracy"
+    out = as_array("out", out, who=who)
+    y = np.asarray(y)
+    if out.ndim == 0 or y.ndim == 0 or out.shape[0] != y.shape[0] or out.shape[0] == 0:
+        raise ValueError(f"{who} expected out and y with the same number of rows (at least 1), "
+                         f"got shapes {out.shape} and {y.shape}")
+    threshold = check_float("threshold", threshold, who=who)
+    return _correct(out, y, _target_kind(y), threshold) / out.shape[0]
+
+
+# --- resolving arguments -----------------------------------------------------------------------------
+
+def _resolve_loss(loss, model, who: str) -> tuple:
+    """``(loss function, one-output threshold)`` from a name in ``LOSSES`` or a callable."""
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"{who} expected loss to be one of {sorted(LOSSES)} or a function "
+                             f"(pred, y) -> (loss, dout), got {loss!r}")
+        return LOSSES[loss], THRESHOLDS.get(loss, 0.0)
+    if not callable(loss):
+        raise TypeError(f"{who} expected loss to be one of {sorted(LOSSES)} or a function "
+                        f"(pred, y) -> (loss, dout), got {describe(loss)}")
+    layers = getattr(model, "layers", [model])
+    return loss, 0.5 if layers and isinstance(layers[-1], Sigmoid) else 0.0
+
+
+def _check_model(model, who: str) -> None:
+    if not isinstance(model, Module):
+        raise TypeError(f"{who} expected model to be a bptutor Module (e.g. a Sequential), got {describe(model)}")
+
+
+def _layer_groups(model) -> dict:
+    """Layer name -> its parameters; ``"0.W"`` and ``"0.b"`` form layer ``"0"``."""
+    groups: dict = {}
+    for name, p in model.named_parameters():
+        layer = name.rpartition(".")[0] or type(model).__name__
+        groups.setdefault(layer, []).append(p)
+    return groups
+
+
+# --- predict and evaluate ----------------------------------------------------------------------------
+
+def predict(model, X) -> np.ndarray:
+    """The model's output on ``X``, computed in eval mode (dropout off), ``EVAL_CHUNK`` rows at a time.
+
+    The model's train/eval mode is restored afterwards.
+
+    Args:
+        model: a ``Module``.
+        X: inputs (N, D), an array or ``np.memmap``.
+
+    Returns:
+        the output, e.g. (N, C).
+    """
+    who = "predict"
+    _check_model(model, who)
+    if not isinstance(X, np.ndarray):
+        X = as_array("X", X, who=who)
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise ValueError(f"{who} expected X with at least one row, got shape {X.shape}")
+    was_training = model.training
+    model.eval()
+    try:
+        outs = [np.array(model.forward(X[i:i + EVAL_CHUNK]))
+                for i in range(0, X.shape[0], EVAL_CHUNK)]
+    finally:
+        model.train(was_training)
+    return outs[0] if len(outs) == 1 else np.concatenate(outs)
+
+
+def evaluate(model, loss, X, y) -> dict:
+    """Loss and accuracy of ``model`` on ``(X, y)`` in eval mode, without any penalty.
+
+    Args:
+        model: a ``Module``.
+        loss: a name in ``bptutor.losses.LOSSES`` or a function ``(pred, y) -> (loss, dout)``.
+        X: inputs (N, D), an array or ``np.memmap``.
+        y: targets matching the loss (labels (N,), or the output's shape).
+
+    Returns:
+        ``{"loss": float, "accuracy": float}`` (accuracy NaN for regression targets;
+        the threshold rule is in the module docstring).
+    """
+    who = "evaluate"
+    _check_model(model, who)
+    loss_fn, threshold = _resolve_loss(loss, model, who)
+    X, y = _check_pair(X, y, who)
+    return _evaluate(model, loss_fn, threshold, _target_kind(y), X, y)
+
+
+def _evaluate(model, loss_fn, threshold: float, kind: str, X, y) -> dict:
+    """:func:`evaluate` without argument checks (``fit`` calls it after every epoch)."""
+    out = predict(model, X)
+    return {"loss": float(loss_fn(out, y)[0]), "accuracy": _correct(out, y, kind, threshold) / out.shape[0]}
+
+
+# --- fit ------------------------------------------------------------------------------------------------
+
+def _check_optimizer(optimizer, model, who: str) -> None:
+    lr = getattr(optimizer, "lr", None)
+    if not (callable(getattr(optimizer, "step", None)) and isinstance(lr, numbers.Real)
+            and not isinstance(lr, bool)):
+        raise TypeError(f"{who} expected optimizer to be an optimizer with step() and a float lr "
+                        f"(e.g. bptutor.optim.SGD(model.parameters())), got {describe(optimizer)}")
+    own = {id(p) for p in model.parameters()}
+    foreign = [i for i, p in enumerate(getattr(optimizer, "params", ())) if id(p) not in own]
+    if foreign:
+        raise ValueError(f"{who} expected the optimizer to update this model's parameters, but its "
+                         f"params[{foreign[0]}] is not one of them (an optimizer made for another model?); "
+                         f"create it with model.parameters()")
+
+
+def _check_validation(validation, who: str):
+    if validation is None:
+        return None
+    if not (isinstance(validation, tuple) and len(validation) == 2):
+        raise TypeError(f"{who} expected validation to be a pair (X_val, y_val) or None, got {describe(validation)}")
+    return _check_pair(*validation, who=f"{who} validation:")
+
+
+def _check_callbacks(callbacks, who: str) -> tuple:
+    if isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"{who} expected callbacks to be a list of objects with on_epoch_end(model, "
+                        f"epoch, logs), got {describe(callbacks)}")
+    callbacks = tuple(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not callable(getattr(cb, "on_epoch_end", None)):
+            raise TypeError(f"{who} expected callbacks[{i}] to have a method on_epoch_end(model, epoch, "
+                            f"logs) -> bool, got {describe(cb)}")
+    return callbacks
+
+
+def _check_regularizer(regularizer, who: str):
+    if regularizer is not None and not (callable(getattr(regularizer, "penalty", None))
+                                        and callable(getattr(regularizer, "add_grad", None))):
+        raise TypeError(f"{who} expected regularizer to have penalty(params) and add_grad(params) "
+                        f"(e.g. bptutor.regularization.L2(1e-4)), got {describe(regularizer)}")
+    return regularizer
+
+
+def _check_data_finite(X, y, who: str) -> None:
+    """In-memory data must be finite (a NaN input would look like divergence); memmaps are not scanned."""
+    for name, A in (("X", X), ("y", y)):
+        if not isinstance(A, np.memmap) and np.issubdtype(A.dtype, np.floating) and not np.all(np.isfinite(A)):
+            bad = int(A.size - np.count_nonzero(np.isfinite(A)))
+            raise ValueError(f"{who} expected {name} to be finite, got {bad} NaN or infinite entries")
+
+
+class _Loop:
+    """The state of one ``fit`` call that its epochs share."""
+
+    def __init__(self, model, loss_fn, optimizer, regularizer, threshold, kind):
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.regularizer, self.threshold, self.kind = regularizer, threshold, kind
+        self.groups = _layer_groups(model)
+        self.step = 0
+        self.first = None  # the run's first batch loss
+        self.limit = None  # loss above which the run counts as diverged, set by the first batch
+
+    def check_loss(self, value: float, epoch: int, Xb, yb) -> None:
+        """Raise before the update when the batch loss is non-finite or has exploded."""
+        lr = self.optimizer.lr
+        if not math.isfinite(value):
+            for name, A in (("X", Xb), ("y", yb)):
+                A = np.asarray(A)
+                if np.issubdtype(A.dtype, np.floating) and not np.all(np.isfinite(A)):
+                    raise ValueError(f"fit found NaN or infinite values in {name} in the batch of epoch {epoch}, "
+                                     f"step {self.step}: the data, not the learning rate, is the problem")
+            raise TrainingDiverged(epoch, self.step, lr, value, f"the loss became {value}")
+        if self.limit is None:
+            self.first = value
+            self.limit = DIVERGENCE_FACTOR * max(value, 1.0)
+        elif value > self.limit:
+            raise TrainingDiverged(epoch, self.step, lr, value,
+                                   f"the loss exploded to {value:.4g}, above {self.limit:.4g} "
+                                   f"({DIVERGENCE_FACTOR:g} x the first batch loss {self.first:.4g}, "
+                                   f"counted as at least 1)")
+
+    def grad_norms(self, epoch: int, value: float) -> list:
+        """Per-layer gradient norms; raise before the update when one is not finite."""
+        norms = [math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
+                 for params in self.groups.values()]
+        # report the layer nearest the loss: that is where a non-finite gradient starts
+        for name, norm in reversed(list(zip(self.groups, norms))):
+            if not math.isfinite(norm):
+                raise TrainingDiverged(epoch, self.step, self.optimizer.lr, value,
+                                       f"the gradient of layer {name!r} became {norm} (loss {value:.4g})")
+        return norms
+
+    def epoch(self, epoch: int, batches, history: History) -> tuple[float, float]:
+        """One pass over ``batches``; returns the epoch's mean loss and accuracy."""
+        model, reg = self.model, self.regularizer
+        loss_sum = correct = 0.0
+        seen = n_steps = 0
+        norm_sums = np.zeros(len(self.groups))
+        # numpy's overflow warnings are silenced: the checks find non-finite values
+        # themselves and explain them in one TrainingDiverged message.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for Xb, yb in batches:
+                model.zero_grad()
+                out = model.forward(Xb)
+                value, dout = self.loss_fn(out, yb)
+                value = float(value) + (reg.penalty(model) if reg is not None else 0.0)
+                self.check_loss(value, epoch, Xb, yb)
+                model.backward(dout)
+                norm_sums += self.grad_norms(epoch, value)
+                if reg is not None:
+                    reg.add_grad(model)
+                self.optimizer.step()
+                n = out.shape[0]
+                loss_sum += value * n
+                correct += _correct(out, yb, self.kind, self.threshold)
+                seen += n
+                n_steps += 1
+                self.step += 1
+                history.step_losses.append(value)
+        for name, total in zip(self.groups, norm_sums):
+            history.grad_norms[name].append(float(total / n_steps))
+        return loss_sum / seen, correct / seen
+
+
+def _plateau(loss: float, state: dict, patience, rtol: float):
+    """Update the best loss; return a reason once ``patience`` epochs brought no relative gain of ``rtol``."""
+    best = state["best"]
+    if best is None or loss < best - rtol * abs(best):
+        state["best"], state["wait"] = loss, 0
+        return None
+    state["wait"] += 1
+    if patience is not None and state["wait"] >= patience:
+        return (f"plateau: the training loss improved by less than {rtol:.2%} for {patience} epochs "
+                f"(best {state['best']:.4g})")
+    return None
+
+
+def _callbacks_stop(callbacks, model, epoch: int, logs: dict):
+    """Call every callback (all of them, even after one says stop); return the first stop reason."""
+    reason = None
+    for cb in callbacks:
+        if cb.on_epoch_end(model, epoch, dict(logs)) and reason is None:
+            said = getattr(cb, "stop_reason", "")
+            reason = "callback: " + (said if isinstance(said, str) and said
+                                     else f"{type(cb).__name__} stopped training after epoch {epoch}")
+    return reason
+
+
+def fit(model, loss, optimizer, X, y, *, epochs: int = 100, batch_size: int | None = None,
+        validation=None, callbacks=(), progress: bool = True, rng=0, loss_threshold: float | None = None,
+        plateau_patience: int | None = None, plateau_rtol: float = 1e-3, regularizer=None) -> History:
+    r"""Train ``model`` by mini-batch gradient descent and record what happened.
+
+    Each step: zero the gradients, forward, loss (plus ``regularizer.penalty``),
+    divergence check, backward, gradient norms, ``regularizer.add_grad``,
+    ``optimizer.step()``. After each epoch: validation (eval mode), callbacks,
+    then the stopping rules. The data are never copied as a whole; with an
+    ``np.memmap`` only one mini-batch at a time is in memory.
+
+    Stopping (the reason goes to ``History.stopped_reason``):
+
+    * a callback's ``on_epoch_end(model, epoch, logs)`` returned True
+      (``epoch`` 0-based; ``logs`` has ``train_loss``, ``train_acc`` and, with
+      validation, ``val_loss``, ``val_acc``);
+    * ``loss_threshold``: the epoch's training loss is :math:`\le` it;
+    * ``plateau_patience``: the training loss has not fallen below
+      :math:`L_\text{best} - \text{plateau\_rtol}\,|L_\text{best}|` for that many epochs;
+    * otherwise all ``epochs`` ran.
+
+    Args:
+        model: a ``Module`` (e.g. ``Sequential``); left in the train/eval mode it came in.
+        loss: a name in ``bptutor.losses.LOSSES`` or a function ``(pred, y) -> (loss, dout)``
+            whose loss is a mean over the batch.
+        optimizer: e.g. ``Adam(model.parameters(), lr=1e-3)``; must hold this model's parameters.
+        X: inputs (N, D), an array or ``np.memmap``.
+        y: targets with N rows (integer labels (N,), or the output's shape).
+        epochs: maximum number of epochs, >= 1.
+        batch_size: None (full batch), 1 (stochastic) or k (mini-batch).
+        validation: ``(X_val, y_val)`` or None.
+        callbacks: objects with ``on_epoch_end(model, epoch, logs) -> bool``, e.g. ``EarlyStopping``.
+        progress: show a ``tqdm`` bar (a widget in Jupyter, text in a terminal).
+        rng: generator or seed for the shuffling.
+        loss_threshold: stop once the training loss is at most this, or None.
+        plateau_patience: epochs without relative improvement ``plateau_rtol`` before stopping, or None.
+        plateau_rtol: relative improvement that counts, in [0, 1).
+        regularizer: e.g. ``L2(1e-4)``: ``penalty(model)`` is added to the loss and
+            ``add_grad(model)`` to the gradients (weights only), or None.
+
+    Returns:
+        a :class:`History`.
+
+    Raises:
+        TrainingDiverged: the loss or a gradient turned non-finite, or the loss
+            exceeded 1000 x max(first batch loss, 1); raised before that update.
+            (numpy's overflow warnings are silenced during the steps: this
+            one message explains them.)
+        ValueError: in-memory ``X`` or ``y`` holds NaN or infinity (checked up
+            front), or a streamed batch does (checked when its loss is not finite).
+    """
+    who = "fit"
+    _check_model(model, who)
+    loss_fn, threshold = _resolve_loss(loss, model, who)
+    _check_optimizer(optimizer, model, who)
+    X, y = _check_pair(X, y, who)
+    _check_data_finite(X, y, who)
+    epochs = check_int("epochs", epochs, minimum=1, who=who)
+    batch_size = _check_batch_size(batch_size, who)
+    validation = _check_validation(validation, who)
+    callbacks = _check_callbacks(callbacks, who)
+    if not isinstance(progress, bool):
+        raise TypeError(f"{who} expected progress to be True or False, got {describe(progress)}")
+    rng = check_rng(rng)
+    if loss_threshold is not None:
+        loss_threshold = check_float("loss_threshold", loss_threshold, who=who)
+    if plateau_patience is not None:
+        plateau_patience = check_int("plateau_patience", plateau_patience, minimum=1, who=who)
+    plateau_rtol = check_float("plateau_rtol", plateau_rtol, minimum=0.0, maximum=1.0, strict_max=True, who=who)
+    regularizer = _check_regularizer(regularizer, who)
+
+    loop = _Loop(model, loss_fn, optimizer, regularizer, threshold, _target_kind(y))
+    val_kind = None if validation is None else _target_kind(validation[1])
+    history = History(grad_norms={name: [] for name in loop.groups})
+    plateau = {"best": None, "wait": 0}
+    was_training = model.training
+    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress, leave=True)
+    try:
+        model.train()
+        for epoch in bar:
+            train_loss, train_acc = loop.epoch(epoch, _batches(X, y, batch_size, True, rng), history)
+            logs = {"train_loss": train_loss, "train_acc": train_acc}
+            history.train_loss.append(train_loss)
+            history.train_acc.append(train_acc)
+            if validation is not None:
+                scores = _evaluate(model, loss_fn, threshold, val_kind, *validation)
+                logs["val_loss"], logs["val_acc"] = scores["loss"], scores["accuracy"]
+                history.val_loss.append(logs["val_loss"])
+                history.val_acc.append(logs["val_acc"])
+            history.epochs_run = epoch + 1
+            if progress:
+                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if not math.isnan(v)}, refresh=False)
+            reason = _callbacks_stop(callbacks, model, epoch, logs)
+            if reason is None and loss_threshold is not None and train_loss <= loss_threshold:
+                reason = (f"loss threshold: the training loss {train_loss:.4g} reached "
+                          f"{loss_threshold:g} after epoch {epoch}")
+            if reason is None:
+                reason = _plateau(train_loss, plateau, plateau_patience, plateau_rtol)
+            if reason is not None:
+                history.stopped_reason = reason
+                break
+        else:
+            history.stopped_reason = f"completed all {epochs} epochs"
+    finally:
+        bar.close()
+        model.train(was_training)
+    return history
