@@ -1,0 +1,100 @@
+r"""Exercise checks: run the learner's function, compare it, and say what is wrong.
+
+Each check calls the learner's function on a few seeded random inputs with
+**non-square** shapes (a transposed matrix cannot hide behind a square one),
+compares every output with bptutor's reference implementation and, where the
+outputs are gradients, with finite differences
+(:func:`bptutor.gradcheck.numerical_gradient`). It returns a
+:class:`CheckResult`, shown in a notebook as a green or red box, and it never
+raises: an exception in the learner's code becomes a summary (type, message,
+the learner's line).
+
+When an output is wrong, the check *diagnoses* it: it computes a catalogue of
+known-wrong variants from the reference (:class:`Mistake`: a transposed
+``dW``, a missing ``1/N``, a sign flip, a forgotten activation derivative,
+``=`` where ``+=`` belongs, ...) and names the variant the learner's output
+equals, with a hint. Failing that, it looks for a sign flip, a constant factor
+or a transpose, and a function that fails only on non-square shapes is re-run
+on square ones to find the matrix used the wrong way round.
+
+The checks, by chapter, and what the learner writes (each check's docstring
+lists the mistakes it names):
+
+* 01 ``check_neuron``: ``neuron(x, w, b) -> a``
+* 01 ``check_layer_forward``: ``layer_forward(X, W, b) -> Z``
+* 01 ``check_network_forward``: ``network_forward(X, W1, b1, W2, b2) -> (H, O)``
+* 02 ``check_mse``: ``mse(pred, target) -> (loss, dpred)``
+* 02 ``check_softmax_cross_entropy``: ``softmax_cross_entropy(logits, y) -> (loss, dlogits)``
+* 02 ``check_logsumexp``: ``logsumexp(Z) -> lse``
+* 03 ``check_backward_rule(fn, op)``: ``mul_backward(out)``, ``tanh_backward(out)``, ...
+* 03 ``check_chain_rule``: ``neuron_grad(x, w, b, t) -> (dw, db)``
+* 04 ``check_linear_backward``: ``linear_backward(dout, X, W) -> (dX, dW, db)``
+* 04 ``check_sigmoid_backward``: ``sigmoid_backward(dout, Z) -> dZ``
+* 04 ``check_two_layer_backward``: ``two_layer_backward(X, T, W1, b1, W2, b2) -> (dW1, db1, dW2, db2)``
+* 05 ``check_sgd_step``: ``sgd_step(params, lr)`` (in place)
+* 05 ``check_training_loop``: ``train(model, X, y, lr, epochs, batch_size) -> losses``
+* 06 ``check_momentum_step``: ``momentum_step(theta, grad, v, lr, momentum) -> (theta, v)``
+* 06 ``check_adam_step``: ``adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps) -> (theta, m, v)``
+* 07 ``check_xavier_uniform``: ``xavier_uniform(fan_in, fan_out, rng) -> W``
+* 07 ``check_leaky_relu_std``: ``leaky_relu_std(fan_in, slope) -> std``
+* 08 ``check_ridge_fit``: ``ridge_fit(Phi, t, lam) -> w``
+* 08 ``check_l2_penalty``: ``l2_penalty(Ws, lam) -> (R, dWs)``
+* 08 ``check_dropout_forward``: ``dropout_forward(X, p, rng, training=True) -> out``
+
+Building blocks for later chapters: :func:`check_outputs` (the engine: any
+reference, cases and catalogue of :class:`Mistake`), :func:`check_gradient`
+(a gradient against finite differences alone) and
+:func:`check_activation_backward` (sigmoid, tanh, relu, leaky_relu). Every
+check takes ``rng`` (seed or Generator) for its inputs; the default 0 makes a
+re-run print the same message.
+
+Layout: :mod:`._core` holds the machinery (results, cases, mistakes, the
+comparing and diagnosing engine, exception summaries); each chapter's checks
+live in their own module, ``chNN_<topic>.py``, named for the chapter they
+belong to: ``ch01_forward``, ``ch02_losses``, ``ch03_autograd``,
+``ch04_backward``, ``ch05_training``, ``ch06_optimizers``. Import checks from
+the package, ``from bptutor.exercises import check_linear_backward``, never
+from the chapter modules, so they can move.
+
+Adding a chapter's checks:
+
+1. write ``bptutor/exercises/chNN_<topic>.py`` with a docstring listing its
+   checks; build them on ``check_outputs``, ``Case`` and ``Mistake`` from
+   ``._core`` (see ``ch04_backward.py`` for a full example);
+2. import its public names below and add them to ``__all__``, and add a line
+   for each check to the list above;
+3. put its tests in ``tests/test_chNN_<topic>.py`` (the test-file-per-module
+   rule); the core's tests stay in ``tests/test_exercises.py``.
+"""
+from ._core import (ACTIVATION_BACKWARDS, ATOL, RTOL, Case, CheckResult, Mistake, check_activation_backward,
+                    check_gradient, check_outputs)
+from .ch01_forward import check_layer_forward, check_network_forward, check_neuron
+from .ch02_losses import check_logsumexp, check_mse, check_softmax_cross_entropy
+from .ch03_autograd import BACKWARD_RULES, check_backward_rule, check_chain_rule
+from .ch04_backward import check_linear_backward, check_sigmoid_backward, check_two_layer_backward
+from .ch05_training import check_sgd_step, check_training_loop
+from .ch06_optimizers import check_adam_step, check_momentum_step
+from .ch07_initialization import check_leaky_relu_std, check_xavier_uniform
+from .ch08_regularization import check_dropout_forward, check_l2_penalty, check_ridge_fit
+
+__all__ = [
+    # core: results, building blocks for checks
+    "RTOL", "ATOL", "CheckResult", "Mistake", "Case", "check_outputs", "check_gradient",
+    "ACTIVATION_BACKWARDS", "check_activation_backward",
+    # 01 forward pass
+    "check_neuron", "check_layer_forward", "check_network_forward",
+    # 02 loss functions
+    "check_mse", "check_softmax_cross_entropy", "check_logsumexp",
+    # 03 chain rule
+    "BACKWARD_RULES", "check_backward_rule", "check_chain_rule",
+    # 04 backward pass
+    "check_linear_backward", "check_sigmoid_backward", "check_two_layer_backward",
+    # 05 training loop
+    "check_sgd_step", "check_training_loop",
+    # 06 gradient descent variants
+    "check_momentum_step", "check_adam_step",
+    # 07 activations and initialization
+    "check_xavier_uniform", "check_leaky_relu_std",
+    # 08 overfitting and regularization
+    "check_ridge_fit", "check_l2_penalty", "check_dropout_forward",
+]

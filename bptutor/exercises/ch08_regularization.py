@@ -1,0 +1,223 @@
+"""Exercise checks for chapter 08, overfitting and regularization.
+
+* ``check_ridge_fit``: ``ridge_fit(Phi, t, lam) -> w``
+* ``check_l2_penalty``: ``l2_penalty(Ws, lam) -> (R, dWs)``
+* ``check_dropout_forward``: ``dropout_forward(X, p, rng, training=True) -> out``
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_rng, describe
+from ..gradcheck import numerical_gradient
+from ._core import (Case, CheckResult, Mistake, _as_output, _Diagnosed, _exception_hint, _quiet, _summary,
+                    check_outputs)
+
+
+# --- 08 overfitting and regularization -------------------------------------------------------------------
+def _ridge(a, *, mask=None, scale=1.0, broadcast=False) -> np.ndarray:
+    Phi, t, lam = a["Phi"], a["t"], a["lam"]
+    D = np.eye(Phi.shape[1])
+    D[0, 0] = 0.0
+    if mask is not None:
+        D = np.diag(mask(Phi.shape[1]))
+    A = Phi.T @ Phi + (scale * lam if broadcast else scale * lam * D)
+    return np.linalg.solve(A, Phi.T @ t)
+
+
+def _ridge_case(g, n: int, m: int, lam: float) -> Case:
+    x = np.sort(g.uniform(0.0, 1.0, size=n))
+    Phi = x[:, None] ** np.arange(m + 1)  # (n, m+1), first column ones
+    return Case({"Phi": Phi, "t": np.sin(2 * np.pi * x) + 0.2 * g.normal(size=n), "lam": lam},
+                f"polynomial features of order {m}")
+
+
+def check_ridge_fit(fn, rng=0) -> CheckResult:
+    r"""Exercise (08): regularized least squares that leaves the constant term alone.
+
+    .. math:: (\Phi^\top\Phi + \lambda D)\,\mathbf w = \Phi^\top\mathbf t, \qquad D = \mathrm{diag}(0, 1, \dots, 1)
+
+    The learner writes ``ridge_fit(Phi, t, lam) -> w`` with ``Phi`` (N, M+1)
+    whose first column is ones, ``t`` (N,), ``w`` (M+1,). Diagnosed: ``w_0``
+    penalised too, no penalty at all, :math:`\lambda/2` or :math:`2\lambda`,
+    ``lam`` added to every entry of the matrix, only ``w_0`` penalised.
+    """
+    g = check_rng(rng)
+    cases = [_ridge_case(g, 12, 4, 0.05), _ridge_case(g, 9, 3, 1.0), _ridge_case(g, 20, 6, 0.01)]
+    ones = lambda k: np.ones(k)  # noqa: E731
+    only_w0 = lambda k: np.eye(k)[0]  # noqa: E731
+    mistakes = (
+        Mistake("w_0 is penalised too", "lam * np.eye(M + 1) shrinks the constant term as well; set the first "
+                "diagonal entry of the penalty matrix to 0.", lambda a, r: {"w": _ridge(a, mask=ones)}),
+        Mistake("the penalty is missing", "these are the plain least-squares weights: add lam to the diagonal "
+                "of Phi.T @ Phi (all entries but the first).", lambda a, r: {"w": _ridge(a, scale=0.0)}),
+        Mistake("lambda/2 instead of lambda", "the gradient of lam/2 * sum w_j^2 is lam * w_j (the 2 of the "
+                "square cancels the 1/2): add lam, not lam / 2.", lambda a, r: {"w": _ridge(a, scale=0.5)}),
+        Mistake("2 lambda instead of lambda", "the gradient of lam/2 * sum w_j^2 is lam * w_j, not 2 lam w_j: "
+                "the 1/2 and the 2 of the square cancel.", lambda a, r: {"w": _ridge(a, scale=2.0)}),
+        Mistake("lam added to every entry", "Phi.T @ Phi + lam adds lam to all entries of the matrix; the "
+                "penalty belongs on the diagonal: + lam * D with D = np.eye(M + 1), D[0, 0] = 0.",
+                lambda a, r: {"w": _ridge(a, broadcast=True)}),
+        Mistake("only w_0 is penalised", "the mask is the wrong way round: D = diag(0, 1, ..., 1) penalises "
+                "every weight except w_0.", lambda a, r: {"w": _ridge(a, mask=only_w0)}),
+    )
+    return check_outputs(fn, name="ridge_fit", reference=lambda a: _ridge(a), cases=cases, outputs=("w",),
+                         mistakes=mistakes, like={"w": "Phi.shape[1]"},
+                         source="the solution of (Phi^T Phi + lam D) w = Phi^T t")
+
+
+def _l2(a, *, half=True, grad_factor=1.0, kind="l2", first_only=False, unsquared=False, grad="lam*W") -> tuple:
+    lam, Ws = a["lam"], a["Ws"]
+    if kind == "l1":
+        return (lam * sum(np.abs(W).sum() for W in Ws),) + tuple(lam * np.sign(W) for W in Ws)
+    terms = [np.sqrt(np.sum(W * W)) if unsquared else np.sum(W * W) for W in (Ws[:1] if first_only else Ws)]
+    R = (0.5 if half else 1.0) * lam * sum(terms)
+    grads = {"lam*W": [grad_factor * lam * W for W in Ws], "lam": [lam * np.ones_like(W) for W in Ws],
+             "W": [W.copy() for W in Ws]}[grad]
+    return (R,) + tuple(grads)
+
+
+def check_l2_penalty(fn, rng=0) -> CheckResult:
+    r"""Exercise (08): the L2 penalty and its gradient over a list of weight matrices.
+
+    .. math:: R = \frac{\lambda}{2}\sum_l \lVert W_l\rVert^2, \qquad \frac{\partial R}{\partial W_l} = \lambda W_l
+
+    The learner writes ``l2_penalty(Ws, lam) -> (R, dWs)`` with ``dWs`` a list
+    of arrays shaped like ``Ws``. Compared with the formula and with finite
+    differences of it. Diagnosed: the 1/2 missing in ``R`` (or in both),
+    ``2 lam W``, the L1 penalty, only the first matrix summed, the norm not
+    squared, ``lam`` without ``W`` in the gradient, ``W`` without ``lam``.
+    """
+    g = check_rng(rng)
+    cases = [Case({"Ws": [g.normal(size=(3, 4)), g.normal(size=(4, 2))], "lam": 0.1}, "two weight matrices"),
+             Case({"Ws": [g.normal(size=(5, 3)), g.normal(size=(3, 1))], "lam": 0.03}, "two weight matrices")]
+    outputs = ("R", "dW1", "dW2")
+
+    def call(fn, a):
+        raw = fn(a["Ws"], a["lam"])
+        if not isinstance(raw, (tuple, list)) or len(raw) != 2:
+            raise _Diagnosed(f"l2_penalty should return 2 values (R, dWs), got {describe(raw)}",
+                             "end the function with `return R, dWs`, dWs a list with one gradient per matrix.")
+        R, dWs = raw
+        if not isinstance(dWs, (list, tuple)) or len(dWs) != len(a["Ws"]):
+            raise _Diagnosed(f"dWs should be a list of {len(a['Ws'])} arrays (one per weight matrix), got "
+                             f"{describe(dWs)}", "build it with a list comprehension: [... for W in Ws].")
+        return (R,) + tuple(dWs)
+
+    def numeric(a):
+        out = {}
+        for i in range(len(a["Ws"])):
+            def R_of(W_i, i=i):
+                Ws = list(a["Ws"])
+                Ws[i] = W_i
+                return 0.5 * a["lam"] * sum(np.sum(W * W) for W in Ws)
+            out[f"dW{i + 1}"] = numerical_gradient(R_of, a["Ws"][i].copy())
+        return out
+
+    def variant(**switches):
+        return lambda a, r: dict(zip(outputs, _l2(a, **switches)))
+
+    mistakes = (
+        Mistake("the 1/2 is missing in R", "R = lam/2 * sum of squares; its gradient lam * W (which you have) "
+                "is the derivative of that, not of lam * sum of squares.", variant(half=False)),
+        Mistake("no 1/2 anywhere", "this exercise uses R = lam/2 * sum of squares, whose gradient is lam * W; "
+                "you computed lam * sum of squares and its gradient 2 lam W.", variant(half=False, grad_factor=2.0)),
+        Mistake("2 lam W instead of lam W", "the 2 from differentiating W^2 cancels the 1/2 in R: dR/dW = lam * W.",
+                variant(grad_factor=2.0)),
+        Mistake("that is the L1 penalty", "L2 squares the weights: R = lam/2 * sum(W**2), dR/dW = lam * W "
+                "(lam * sign(W) belongs to L1).", variant(kind="l1")),
+        Mistake("only the first matrix is in R", "sum the squares of every matrix in Ws.", variant(first_only=True)),
+        Mistake("the norms are not squared", "R adds the squared entries, sum(W**2), not the norm sqrt(sum(W**2)).",
+                variant(unsquared=True)),
+        Mistake("the gradient lacks W", "the derivative of lam/2 * w^2 is lam * w: multiply by the weights.",
+                variant(grad="lam")),
+        Mistake("the gradient lacks lam", "the penalty is scaled by lam, so is its gradient: lam * W.",
+                variant(grad="W")),
+    )
+    return check_outputs(fn, name="l2_penalty", reference=lambda a: _l2(a), cases=cases, outputs=outputs,
+                         mistakes=mistakes, numeric=numeric, call=call, like={"dW1": "Ws[0]", "dW2": "Ws[1]"},
+                         source="lam/2 * sum of squares and lam * W")
+
+
+def check_dropout_forward(fn, rng=0) -> CheckResult:
+    r"""Exercise (08): the forward pass of inverted dropout.
+
+    .. math:: \text{out} = \frac{m \odot X}{1 - p}, \quad m_{ij} \sim \mathrm{Bernoulli}(1 - p)
+       \ \text{(training)}, \qquad \text{out} = X \ \text{(evaluation)}
+
+    The learner writes ``dropout_forward(X, p, rng, training=True) -> out``.
+    The mask is random, so the check tests what every right answer has on a
+    large input: each entry is 0 or :math:`x/(1-p)`, a fraction :math:`p` of
+    them 0, a new mask on each call from the same ``rng``, the same mask from
+    the same seed, ``X`` itself in evaluation mode and ``X`` not modified.
+    Diagnosed: no scaling, scaling by :math:`1-p` or by :math:`1/p`, ``p``
+    taken as the keep probability, dropping or scaling in evaluation mode, a
+    mask that never changes, ``rng`` not used, ``X`` changed in place.
+    """
+    name = "dropout_forward"
+    g = check_rng(rng)
+    if not callable(fn):
+        return CheckResult(False, f"expected the function {name} itself, got {describe(fn)}",
+                           f"pass the function itself, without calling it: `{name}`, not `{name}(...)`.", name)
+    X = g.uniform(0.5, 2.0, size=(400, 60))  # positive, so a dropped entry is exactly the zeros
+    seed = int(g.integers(0, 2 ** 31))
+    for p in (0.3, 0.6):
+        where = f"with p = {p} on X of shape {X.shape}"
+
+        def run(r, training=True):
+            given = X.copy()
+            out = _as_output(_quiet(fn, given, p, r, training), "out", name)
+            if not np.array_equal(given, X):
+                raise _Diagnosed(f"{name} changed X in place {where}",
+                                 "return a new array (X * mask / (1 - p)); X *= mask changes the caller's data "
+                                 "in place.")
+            if out.shape != X.shape:
+                raise _Diagnosed(f"out has shape {out.shape}, expected {X.shape} (the shape of X) {where}",
+                                 "draw one mask entry per entry of X: rng.random(X.shape).")
+            return out
+        try:
+            evaluation = run(np.random.default_rng(seed), training=False)
+            first = run(np.random.default_rng(seed))
+            again = run(np.random.default_rng(seed))
+            r = np.random.default_rng(seed)
+            one, two = run(r), run(r)
+        except _Diagnosed as d:
+            return CheckResult(False, d.message + ("" if where in d.message else f" {where}") + ".", d.diagnosis,
+                               name)
+        except Exception as exc:
+            return CheckResult(False, f"{_summary(exc, name)}\n(called {where})", _exception_hint(exc), name)
+        if not np.allclose(evaluation, X):
+            if np.allclose(evaluation, X * (1 - p)) or np.allclose(evaluation, X / (1 - p)):
+                hint = "in evaluation mode return X unchanged: the 1/(1 - p) scaling while training already " \
+                       "keeps the expected output equal to X."
+            else:
+                hint = "in evaluation mode (training=False) nothing is dropped: return X itself."
+            return CheckResult(False, f"with training=False the output differs from X {where}.", hint, name)
+        dropped = float(np.mean(first == 0))
+        kept = first != 0
+        ratio = first[kept] / X[kept] if kept.any() else np.array([np.nan])
+        message = (f"{where}: {dropped:.1%} of the entries are 0 and the kept ones are X times "
+                   f"{np.median(ratio):.4g}; expected about {p:.0%} zeros and X times 1/(1 - p) = {1 / (1 - p):.4g}.")
+        if not np.allclose(ratio, 1.0 / (1.0 - p)):
+            factors = ((1.0, "the kept entries are not scaled: divide by (1 - p) so that the expected output stays "
+                        "X (inverted dropout), then evaluation needs no change."),
+                       (1.0 - p, "multiplying by (1 - p) is the old test-time rule; inverted dropout divides the "
+                        "kept entries by (1 - p) while training."),
+                       (1.0 / p, "divide by the keep probability 1 - p, not by the drop probability p."))
+            hint = next((h for c, h in factors if np.allclose(ratio, c)), "each kept entry should be x / (1 - p).")
+            return CheckResult(False, message, hint, name)
+        if abs(dropped - (1 - p)) < 0.02:
+            return CheckResult(False, message, "p is the probability of *dropping* a unit: keep an entry when "
+                               "rng.random(X.shape) >= p (probability 1 - p).", name)
+        if abs(dropped - p) > 0.02:
+            return CheckResult(False, message, "each entry should be dropped independently with probability p: "
+                               "mask = rng.random(X.shape) >= p.", name)
+        if not np.array_equal(first, again):
+            return CheckResult(False, f"two calls with generators of the same seed gave different masks {where}.",
+                               "draw the mask with the rng passed in (rng.random(X.shape)), not with np.random: "
+                               "then a seed makes a run reproducible.", name)
+        if np.array_equal(one, two):
+            return CheckResult(False, f"two calls with the same generator gave the same mask {where}.",
+                               "draw a fresh mask on every call from rng; do not re-seed or cache it.", name)
+    return CheckResult(True, "a fraction p dropped, the rest scaled by 1/(1 - p), a fresh reproducible mask from "
+                       "rng, X unchanged in evaluation mode: right for p = 0.3 and p = 0.6.", None, name)

@@ -1,0 +1,79 @@
+"""Tests for bptutor.exercises.ch05_training: the training-loop checks (05) pass a correct solution and name
+each injected mistake."""
+import functools
+
+import pytest
+
+from bptutor import exercises as ex
+from bptutor.exercises import CheckResult
+from bptutor.losses import mse_loss
+
+
+# --- learner solutions, each with switches for the mistakes a check must name -------------------------------
+
+def sgd_step(params, lr, mode="ok"):
+    for p in params:
+        if mode == "copy":
+            theta = p.data
+            theta = theta - lr * p.grad  # noqa: F841 - the mistake: a new array under a local name
+        elif mode == "grad":
+            p.grad *= lr
+            p.data -= p.grad
+        else:
+            p.data -= {"sign": -lr, "no_lr": 1.0}.get(mode, lr) * p.grad
+        if mode == "first":
+            return
+
+def train(model, X, y, lr, epochs, batch_size, mode="ok"):
+    losses = []
+    for _ in range(epochs):
+        total, batches = 0.0, []
+        for start in range(0, len(X), batch_size):
+            if mode != "no_zero_grad":
+                model.zero_grad()
+            loss, dout = mse_loss(model.forward(X[start:start + batch_size]), y[start:start + batch_size])
+            if mode != "no_update":
+                model.backward(dout)
+            for p in model.parameters():
+                p.data -= (-lr if mode == "sign" else lr) * p.grad
+            total = loss if mode == "assign" else total + loss
+            batches.append(loss)
+        if mode == "per_batch":
+            losses.extend(batches)
+        else:
+            losses.append(total if mode == "sum" else total / len(batches))
+    return None if mode == "no_return" else losses
+
+
+# check, solution, (mistake switch, words the diagnosis must contain), ...
+CATALOGUE = [
+    (ex.check_sgd_step, sgd_step, [
+        ({"mode": "sign"}, "sign error"), ({"mode": "no_lr"}, "forgot the learning rate"),
+        ({"mode": "copy"}, "never stored"), ({"mode": "first"}, "only the first parameter"),
+        ({"mode": "grad"}, "gradient was changed")]),
+    (ex.check_training_loop, train, [
+        ({"mode": "no_zero_grad"}, "never zeroed"), ({"mode": "assign"}, "only the last batch"),
+        ({"mode": "sum"}, "a sum, not a mean"), ({"mode": "per_batch"}, "one loss per batch"),
+        ({"mode": "sign"}, "sign error"), ({"mode": "no_update"}, "never changed"),
+        ({"mode": "no_return"}, "forget `return losses`")]),
+]
+
+
+@pytest.mark.parametrize("check, solution", [e[:2] for e in CATALOGUE], ids=[e[0].__name__ for e in CATALOGUE])
+def test_a_correct_solution_passes(check, solution):
+    result = check(solution)
+    assert isinstance(result, CheckResult)
+    assert result.passed and bool(result), str(result)
+    assert result.diagnosis is None and str(result).startswith("✔")
+
+
+MISTAKES = [(check, solution, switch, words) for check, solution, cases in CATALOGUE for switch, words in cases]
+
+
+@pytest.mark.parametrize("check, solution, switch, words", MISTAKES,
+                         ids=[f"{solution.__name__}-{words}" for _, solution, _, words in MISTAKES])
+def test_each_injected_mistake_fails_and_is_named(check, solution, switch, words):
+    result = check(functools.partial(solution, **switch))
+    assert not result.passed, str(result)
+    assert words in result.diagnosis, str(result)
+    assert "the check itself failed" not in result.message

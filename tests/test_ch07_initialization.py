@@ -1,0 +1,93 @@
+"""Tests for bptutor.exercises.ch07_initialization: the initialization checks (07) pass a correct solution, name each
+injected mistake and accept other correct ways of writing the solution."""
+import functools
+
+import numpy as np
+import pytest
+
+from bptutor import exercises as ex
+
+
+# --- learner solutions, each with switches for the mistakes a check must name -------------------------------
+def xavier_uniform(fan_in, fan_out, rng, mode="ok"):
+    bound = {"ok": np.sqrt(6.0 / (fan_in + fan_out)), "no3": np.sqrt(2.0 / (fan_in + fan_out)),
+             "no_sqrt": 6.0 / (fan_in + fan_out), "lecun": np.sqrt(3.0 / fan_in), "he": np.sqrt(6.0 / fan_in),
+             "variance": 2.0 / (fan_in + fan_out)}.get(mode, np.sqrt(6.0 / (fan_in + fan_out)))
+    if mode == "normal":
+        return rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=(fan_in, fan_out))
+    if mode == "positive":
+        return rng.uniform(0.0, bound, size=(fan_in, fan_out))
+    if mode == "transposed":
+        return rng.uniform(-bound, bound, size=(fan_out, fan_in))
+    if mode == "global":
+        return np.random.default_rng().uniform(-bound, bound, size=(fan_in, fan_out))
+    if mode == "other_form":  # a right answer written differently
+        return bound * (2.0 * rng.random((fan_in, fan_out)) - 1.0)
+    return rng.uniform(-bound, bound, size=(fan_in, fan_out))
+
+
+def leaky_relu_std(fan_in, slope, mode="ok"):
+    gain = {"no_square": 1 + slope, "minus": 1 - slope ** 2, "ignored": 1.0}.get(mode, 1 + slope ** 2)
+    var = (1.0 if mode == "no2" else 2.0) * (gain if mode == "times" else 1.0 / gain) / fan_in
+    return var if mode == "variance" else np.sqrt(var)
+
+
+
+
+# check, solution, (mistake switch, words the diagnosis must contain), ...
+CATALOGUE = [
+    (ex.check_xavier_uniform, xavier_uniform, [
+        ({"mode": "no3"}, "a^2/3"), ({"mode": "no_sqrt"}, "square root"), ({"mode": "lecun"}, "LeCun"),
+        ({"mode": "he"}, "He's uniform rule"), ({"mode": "variance"}, "not the bound"),
+        ({"mode": "normal"}, "normally distributed"), ({"mode": "positive"}, "U[0, a]"),
+        ({"mode": "transposed"}, "shape (fan_in, fan_out)"), ({"mode": "global"}, "rng argument")]),
+    (ex.check_leaky_relu_std, leaky_relu_std, [
+        ({"mode": "no_square"}, "slope not squared"), ({"mode": "variance"}, "variance instead of standard"),
+        ({"mode": "no2"}, "factor 2 is missing"), ({"mode": "ignored"}, "slope is ignored"),
+        ({"mode": "minus"}, "1 - a^2"), ({"mode": "times"}, "multiplied instead of divided")]),
+]
+
+
+@pytest.mark.parametrize("check, solution", [e[:2] for e in CATALOGUE], ids=[e[0].__name__ for e in CATALOGUE])
+def test_a_correct_solution_passes(check, solution):
+    result = check(solution)
+    assert result.passed, str(result)
+    assert result.diagnosis is None and str(result).startswith("✔")
+
+
+MISTAKES = [(check, solution, switch, words) for check, solution, cases in CATALOGUE for switch, words in cases]
+
+
+@pytest.mark.parametrize("check, solution, switch, words", MISTAKES,
+                         ids=[f"{s.__name__}-{w}" for _, s, _, w in MISTAKES])
+def test_each_injected_mistake_fails_and_is_named(check, solution, switch, words):
+    result = check(functools.partial(solution, **switch))
+    assert not result.passed, str(result)
+    assert words in (result.diagnosis or ""), str(result)
+    assert "the check itself failed" not in result.message
+
+
+def test_xavier_uniform_accepts_any_correct_way_of_drawing():
+    result = ex.check_xavier_uniform(functools.partial(xavier_uniform, mode="other_form"))
+    assert result.passed, str(result)
+
+
+def test_xavier_uniform_reports_an_exception_with_the_learners_line():
+    def broken(fan_in, fan_out, rng):
+        return rng.uniform(-1, 1, size=(fan_in, fan_out)) @ np.ones((3, 3))
+    result = ex.check_xavier_uniform(broken)
+    assert not result.passed and "ValueError" in result.message and "shape" in result.diagnosis
+
+
+@pytest.mark.parametrize("check", [ex.check_xavier_uniform, ex.check_leaky_relu_std])
+def test_an_unwritten_exercise_says_so(check):
+    def unwritten(*args, **kwargs):
+        raise NotImplementedError
+    result = check(unwritten)
+    assert not result.passed and "not written yet" in result.diagnosis
+
+
+@pytest.mark.parametrize("check", [ex.check_xavier_uniform, ex.check_leaky_relu_std])
+def test_passing_the_result_instead_of_the_function(check):
+    result = check(0.1)
+    assert not result.passed and "pass the function itself" in result.diagnosis
