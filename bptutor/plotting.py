@@ -1,5 +1,6 @@
 """Plots for the chapters: training curves, decision regions, activations,
-computation graphs, optimizer trajectories and loss-surface slices.
+computation graphs, optimizer trajectories, loss-surface slices, confusion
+matrices and image grids.
 
 Every plot function takes ``ax=None`` (a new figure is made when it is
 ``None``) and returns the axes it drew on, so a notebook can combine plots in
@@ -291,13 +292,75 @@ def _graph(root: Value):
     return G, order, edges
 
 
+def _heights(layers) -> dict:
+    """Each node's height in its column: its rank, centred on 0 as ``multipartite_layout`` does."""
+    return {n: i - (len(layer) - 1) / 2 for layer in layers for i, n in enumerate(layer)}
+
+
+def _crossings(G, heights: dict) -> int:
+    """How many pairs of edges of ``G``, drawn straight from column to column, cross.
+
+    Edges sharing an end do not count; an edge may span several columns. Two
+    segments cross when each one's ends lie strictly on either side of the other's line.
+    """
+    if G.number_of_edges() < 2:
+        return 0
+    x0, y0, x1, y1 = np.array([(G.nodes[u]["layer"], heights[u], G.nodes[v]["layer"], heights[v])
+                               for u, v in G.edges], dtype=np.float64).T  # each (E,)
+    dx, dy = x1 - x0, y1 - y0
+
+    def side(x, y):  # (E, E): sign of edge i's turn towards the point (x[j], y[j])
+        return np.sign(dx[:, None] * (y[None, :] - y0[:, None]) - dy[:, None] * (x[None, :] - x0[:, None]))
+
+    straddles = side(x0, y0) * side(x1, y1) < 0  # edge j's ends lie on either side of edge i's line
+    return int(np.count_nonzero(np.triu(straddles & straddles.T, k=1)))
+
+
+def _order_layers(G, sweeps: int = 4) -> list[list]:
+    """The nodes of each column of ``G`` (attribute ``"layer"``), bottom to top, with few crossings.
+
+    The barycenter heuristic of Sugiyama, Tagawa and Toda (1981): sweeping left to
+    right, each node moves to the mean height of its operands (which may sit several
+    columns back, like a bias added late); sweeping right to left, to the mean height
+    of what uses it. ``sorted`` is stable, so ties keep their previous order and the
+    result depends only on the graph. Of the orders seen, the one with the fewest
+    crossings wins (the first one on a tie).
+
+    Args:
+        G: a DAG whose nodes carry their column in ``"layer"``, as made by ``_graph``.
+        sweeps: pairs of sweeps (right, then left).
+
+    Returns:
+        One list of nodes per column, in column order.
+    """
+    layers = [[] for _ in range(1 + max(d["layer"] for _, d in G.nodes(data=True)))]
+    for n, d in G.nodes(data=True):  # in the order the nodes were added: deterministic
+        layers[d["layer"]].append(n)
+    heights = _heights(layers)
+    best, fewest = [list(layer) for layer in layers], _crossings(G, heights)
+    for sweep in range(2 * sweeps):
+        if fewest == 0:
+            break
+        rightwards = sweep % 2 == 0
+        neighbours = G.predecessors if rightwards else G.successors
+        for k in (range(1, len(layers)) if rightwards else range(len(layers) - 2, -1, -1)):
+            layers[k].sort(key=lambda n: np.mean([heights[m] for m in neighbours(n)]))
+            heights.update(_heights([layers[k]]))
+        crossings = _crossings(G, heights)
+        if crossings < fewest:
+            best, fewest = [list(layer) for layer in layers], crossings
+    return best
+
+
 def draw_graph(root: Value, ax=None, highlight: Value | None = None):
     """Draw the computation graph of a scalar ``Value``: inputs on the left, ``root`` on the right.
 
     Each value is a box ``label | data | grad``; each operation is a circle holding
     its op (``+``, ``*``, ``tanh``...) between its operands and its result. Columns
     are networkx topological generations (a node sits one column right of the
-    latest thing it depends on), placed by ``networkx.multipartite_layout``.
+    latest thing it depends on); within a column the nodes are ordered so that
+    arrows do not cross (see ``_order_layers``), as ``networkx.multipartite_layout``
+    would space them.
 
     For a step-through of the backward pass, ``highlight`` names the node being
     processed: its box, its op circle and the arrows from its operands are drawn
@@ -326,9 +389,11 @@ def draw_graph(root: Value, ax=None, highlight: Value | None = None):
             raise ValueError(f"draw_graph expected highlight to be a Value in root's graph, "
                              f"got {describe(highlight)}")
 
-    pos = nx.multipartite_layout(G, subset_key="layer", align="vertical")
-    n_layers = max(d["layer"] for _, d in G.nodes(data=True)) + 1
-    widest = max(Counter(d["layer"] for _, d in G.nodes(data=True)).values())
+    layers = _order_layers(G)
+    heights = _heights(layers)
+    pos = {n: (float(G.nodes[n]["layer"]), heights[n]) for n in G.nodes}
+    n_layers = len(layers)
+    widest = max(len(layer) for layer in layers)
     ax = _get_ax(ax, figsize=(max(4.0, 2.4 * n_layers), max(2.0, 0.8 * widest + 1.0)))
 
     artists = {}
@@ -638,3 +703,101 @@ def plot_weights(W, ax=None):
     ax.set_xlabel("unit $j$")
     ax.set_ylabel("input $i$")
     return ax
+
+
+# --- classification results -------------------------------------------------------------------------
+
+def plot_confusion_matrix(cm, ax=None, labels=None):
+    """Draw a confusion matrix as a heat map with the count written in every non-zero cell.
+
+    Row :math:`i` is the true class and column :math:`j` the predicted class
+    (the layout of ``bptutor.training.confusion_matrix``), so a perfect classifier
+    fills only the diagonal and every mistake is an off-diagonal number. The
+    colour scale runs from 0 (white) to the largest entry; integer counts are
+    written as integers, fractions with two decimals.
+
+    Args:
+        cm: the matrix, shape ``(C, C)``, non-negative (counts or fractions).
+        ax: axes to draw on; a new figure when None.
+        labels: C names for the classes; ``0 .. C-1`` when None.
+
+    Returns:
+        The axes, holding one image (``ax.images[0]``) and one text per non-zero cell.
+    """
+    who = "plot_confusion_matrix"
+    cm = as_array("cm", cm, who=who)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.size == 0:
+        raise ValueError(f"{who} expected cm of shape (C, C), got {cm.shape}")
+    check_finite("cm", cm, who=who)
+    if np.any(cm < 0):
+        raise ValueError(f"{who} expected cm to be non-negative, got a minimum of {cm.min():g}")
+    C = cm.shape[0]
+    labels = [str(c) for c in range(C)] if labels is None else [str(s) for s in labels]
+    if len(labels) != C:
+        raise ValueError(f"{who} expected {C} labels (one per class), got {len(labels)}")
+    ax = _get_ax(ax)
+    vmax = float(cm.max()) or 1.0
+    ax.imshow(cm, cmap="Blues", vmin=0.0, vmax=vmax, interpolation="nearest")
+    integers = bool(np.all(cm == np.round(cm)))
+    for i, j in zip(*np.nonzero(cm)):
+        value = cm[i, j]
+        ax.text(j, i, f"{value:.0f}" if integers else f"{value:.2f}", ha="center", va="center",
+                fontsize="small", color="white" if value > 0.5 * vmax else "black")
+    ax.set_xticks(range(C), labels)
+    ax.set_yticks(range(C), labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    return ax
+
+
+def plot_images(images, titles=None, axes=None, cmap: str = "gray_r"):
+    """Show small grey-scale images side by side, e.g. digits, each with an optional title.
+
+    All images share one colour scale (the smallest to the largest value of all
+    of them), so equal ink looks equal from panel to panel.
+
+    Args:
+        images: shape ``(K, h, w)``, or ``(K, P)`` with ``P`` a square number
+            (each row is reshaped to ``sqrt(P) x sqrt(P)``, as the 8x8 digits' 64 pixels).
+        titles: K strings, or None.
+        axes: at least K axes (any array or list of them); the ones left over
+            are switched off. None: a new figure with up to 8 images per row.
+        cmap: a Matplotlib colour map name; ``"gray_r"`` draws ink dark on white.
+
+    Returns:
+        The axes as a flat object array; the first K hold one image each.
+    """
+    who = "plot_images"
+    images = as_array("images", images, who=who)
+    if images.ndim == 2:
+        side = int(round(np.sqrt(images.shape[1])))
+        if side * side != images.shape[1]:
+            raise ValueError(f"{who} expected images of shape (K, h, w) or (K, P) with P a square number, "
+                             f"got {images.shape}")
+        images = images.reshape(images.shape[0], side, side)
+    if images.ndim != 3 or images.shape[0] == 0:
+        raise ValueError(f"{who} expected images of shape (K, h, w) or (K, P) with K >= 1, got {images.shape}")
+    check_finite("images", images, who=who)
+    K = images.shape[0]
+    if titles is not None:
+        titles = [str(t) for t in titles]
+        if len(titles) != K:
+            raise ValueError(f"{who} expected {K} titles (one per image), got {len(titles)}")
+    if axes is None:
+        ncols = min(K, 8)
+        nrows = -(-K // ncols)
+        _, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows), squeeze=False)
+    axes = np.asarray(axes, dtype=object).ravel()
+    if axes.size < K:
+        raise ValueError(f"{who} expected at least {K} axes (one per image), got {axes.size}")
+    lo, hi = float(images.min()), float(images.max())
+    for k, ax in enumerate(axes):
+        if k >= K:
+            ax.set_axis_off()
+            continue
+        ax.imshow(images[k], cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1.0, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[k], fontsize="small")
+    return axes

@@ -285,6 +285,48 @@ def test_draw_graph_repeated_operand_and_single_leaf():
     assert [t.get_text() for t in ax.texts] == ["data 1.5000 | grad 0.0000"]
 
 
+def crossing_arrows(ax) -> list:
+    """Pairs of arrows that cross, each taken as the straight segment between its boxes' centres."""
+    segments = [(t.anncoords.get_position(), t.xycoords.get_position())
+                for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+
+    def side(a, b, c):  # +1 when a -> b -> c turns left, -1 right, 0 when collinear
+        turn = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+        return (turn > 0) - (turn < 0)
+
+    crossing = []
+    for i, (p, q) in enumerate(segments):
+        for r, s in segments[i + 1:]:
+            # Each segment's ends strictly on either side of the other's line: they cross.
+            # Arrows sharing a box touch there; this counts them as not crossing.
+            if side(p, q, r) * side(p, q, s) < 0 and side(r, s, p) * side(r, s, q) < 0:
+                crossing.append(((p, q), (r, s)))
+    return crossing
+
+
+@pytest.mark.parametrize("bias_first", [False, True])
+def test_draw_graph_neuron_has_no_crossing_arrows(ax, bias_first):
+    # o = tanh(x1*w1 + x2*w2 + b): two products side by side, a bias joining late. Written either
+    # way round, the columns are ordered so that no two of its 14 arrows cross.
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = b + (x2 * w2 + x1 * w1) if bias_first else x1 * w1 + x2 * w2 + b
+    plotting.draw_graph(n.tanh(), ax=ax)
+    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    assert len(arrows) == 14  # 4 operands -> *, 2 products -> +, sum and b -> +, n -> tanh, 5 ops -> value
+    assert crossing_arrows(ax) == []
+
+
+def test_crossing_arrows_sees_a_crossing(ax):
+    # The check above could not fail if it never saw a crossing: two arrows swapped by hand.
+    a, b = ax.text(0, 0, "a"), ax.text(0, 1, "b")
+    c, d = ax.text(1, 0, "c"), ax.text(1, 1, "d")
+    ax.annotate("", xy=(0, 0.5), xycoords=d, xytext=(1, 0.5), textcoords=a, arrowprops={})
+    ax.annotate("", xy=(0, 0.5), xycoords=c, xytext=(1, 0.5), textcoords=b, arrowprops={})
+    assert len(crossing_arrows(ax)) == 1
+
+
 def test_draw_graph_bad_inputs(ax):
     g = karpathy_graph()
     with pytest.raises(TypeError, match=r"draw_graph expected root to be a Value, got 2.0"):
@@ -486,3 +528,59 @@ def test_plot_weights_vectors_parameters_and_bad_inputs():
         plotting.plot_weights(np.zeros((2, 2, 2)))
     with pytest.raises(ValueError, match=r"plot_weights expected W to be finite, got 1 NaN"):
         plotting.plot_weights(np.array([[0.0, np.nan]]))
+
+
+# --- plot_confusion_matrix and plot_images ----------------------------------------------------------
+
+def test_plot_confusion_matrix_writes_each_nonzero_count_in_its_cell(ax):
+    cm = np.array([[5, 1, 0], [0, 4, 0], [2, 0, 3]])
+    assert plotting.plot_confusion_matrix(cm, ax=ax, labels=["a", "b", "c"]) is ax
+    (image,) = ax.images
+    np.testing.assert_array_equal(image.get_array(), cm)
+    assert image.norm.vmin == 0.0 and image.norm.vmax == 5.0 and image.get_cmap().name == "Blues"
+    # one text per non-zero cell, at (x = predicted column, y = true row)
+    cells = {(t.get_position(), t.get_text()) for t in ax.texts}
+    assert cells == {((0, 0), "5"), ((1, 0), "1"), ((1, 1), "4"), ((0, 2), "2"), ((2, 2), "3")}
+    # white on dark cells (above half the maximum), black on light ones
+    colours = {t.get_text(): t.get_color() for t in ax.texts}
+    assert colours["5"] == colours["4"] == colours["3"] == "white" and colours["1"] == colours["2"] == "black"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+
+
+def test_plot_confusion_matrix_fractions_default_labels_and_bad_inputs():
+    ax = plotting.plot_confusion_matrix(np.array([[0.75, 0.25], [0.0, 1.0]]))
+    assert sorted(t.get_text() for t in ax.texts) == ["0.25", "0.75", "1.00"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0", "1"]
+    with pytest.raises(ValueError, match=r"plot_confusion_matrix expected cm of shape \(C, C\), got \(2, 3\)"):
+        plotting.plot_confusion_matrix(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"plot_confusion_matrix expected 2 labels \(one per class\), got 3"):
+        plotting.plot_confusion_matrix(np.eye(2), labels="abc")
+    with pytest.raises(ValueError, match=r"plot_confusion_matrix expected cm to be non-negative"):
+        plotting.plot_confusion_matrix(-np.eye(2))
+
+
+def test_plot_images_reshapes_rows_to_squares_and_switches_off_spare_axes():
+    images = np.arange(3 * 16, dtype=float).reshape(3, 16)  # three 4x4 images as rows of 16 pixels
+    given = plt.subplots(1, 4)[1]
+    axes = plotting.plot_images(images, ["one", "two", "three"], axes=given)
+    assert list(axes) == list(given)
+    for k, ax in enumerate(axes[:3]):
+        (image,) = ax.images
+        np.testing.assert_array_equal(image.get_array(), images[k].reshape(4, 4))
+        assert image.norm.vmin == 0.0 and image.norm.vmax == 47.0  # one scale for all panels
+        assert ax.get_title() == ["one", "two", "three"][k] and list(ax.get_xticks()) == []
+    assert len(axes[3].images) == 0 and not axes[3].axison
+
+
+def test_plot_images_makes_a_grid_of_at_most_8_columns_and_refuses_bad_inputs():
+    axes = plotting.plot_images(np.zeros((10, 2, 3)))
+    assert axes.size == 16 and len(axes[0].figure.axes) == 16  # 2 rows of 8
+    assert sum(len(ax.images) for ax in axes) == 10 and axes[0].get_title() == ""
+    with pytest.raises(ValueError, match=r"plot_images expected images of shape \(K, h, w\) or \(K, P\) "
+                                         r"with P a square number, got \(2, 5\)"):
+        plotting.plot_images(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match=r"plot_images expected 2 titles \(one per image\), got 1"):
+        plotting.plot_images(np.zeros((2, 4)), ["x"])
+    with pytest.raises(ValueError, match=r"plot_images expected at least 3 axes \(one per image\), got 2"):
+        plotting.plot_images(np.zeros((3, 4)), axes=plt.subplots(1, 2)[1])
