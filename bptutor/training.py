@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._checks import as_array, check_float, check_int, check_rng, describe
+from ._checks import as_array, check_float, check_int, check_labels, check_rng, describe
 from .activations import Sigmoid
 from .layers import Module
 from .losses import LOSSES
@@ -235,6 +235,33 @@ def accuracy(out, y, threshold: float = 0.5) -> float:
                          f"got shapes {out.shape} and {y.shape}")
     threshold = check_float("threshold", threshold, who=who)
     return _correct(out, y, _target_kind(y), threshold) / out.shape[0]
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
+    r"""Counts of (true class, predicted class) pairs: :math:`M_{ij} = \#\{n : y_n = i,\ \hat y_n = j\}`.
+
+    Row :math:`i` is how the examples of class :math:`i` were classified, so the
+    row sums are the class sizes, the diagonal holds the correct answers,
+    :math:`\operatorname{tr} M / N` is the accuracy and :math:`M_{ii} / \sum_j M_{ij}`
+    the accuracy on class :math:`i` (its recall). A class absent from both
+    arguments still gets its (zero) row and column, so matrices of different
+    data sets line up.
+
+    Args:
+        y_true: integer labels (N,) in 0..n_classes-1.
+        y_pred: predicted labels (N,) in 0..n_classes-1 (e.g. ``out.argmax(axis=1)``).
+        n_classes: C, >= 1.
+
+    Returns:
+        int64 array (C, C).
+    """
+    who = "confusion_matrix"
+    C = check_int("n_classes", n_classes, minimum=1, who=who)
+    y_true = check_labels("y_true", y_true, n_classes=C, who=who)
+    y_pred = check_labels("y_pred", y_pred, n_classes=C, n=y_true.shape[0], who=who)
+    # each pair (i, j) gets the single index C*i + j; bincount counts repeats, which
+    # M[y_true, y_pred] += 1 would not (fancy-index assignment writes a repeated index once)
+    return np.bincount(C * y_true + y_pred, minlength=C * C).reshape(C, C).astype(np.int64)
 
 
 # --- resolving arguments -----------------------------------------------------------------------------

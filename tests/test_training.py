@@ -487,3 +487,28 @@ def test_history_defaults_are_independent():
     a, b = History(), History()
     a.train_loss.append(1.0)
     assert b.train_loss == [] and b.stopped_reason == ""
+
+
+# --- confusion_matrix ---------------------------------------------------------------------------------------
+
+def test_confusion_matrix_worked_by_hand():
+    y_true = [0, 0, 1, 2, 2, 2]
+    y_pred = [0, 1, 1, 2, 0, 2]
+    M = training.confusion_matrix(y_true, y_pred, n_classes=4)
+    # pairs (true, pred): (0,0) (0,1) (1,1) (2,2) (2,0) (2,2)
+    # row 0: one 0, one 1; row 1: one 1; row 2: one 0, two 2s; class 3 absent: a zero row and column
+    np.testing.assert_array_equal(M, [[1, 1, 0, 0],
+                                      [0, 1, 0, 0],
+                                      [1, 0, 2, 0],
+                                      [0, 0, 0, 0]])
+    assert M.dtype == np.int64
+    assert M.sum(axis=1).tolist() == [2, 1, 3, 0]  # row sums: the class sizes
+    # the diagonal is the correct answers: 1 + 1 + 2 = 4 of 6, the accuracy of one-hot "logits"
+    assert np.trace(M) / M.sum() == accuracy(np.eye(4)[y_pred], y_true) == 4 / 6
+    # repeated pairs are all counted (M[y_true, y_pred] += 1 would count (2, 2) once)
+    np.testing.assert_array_equal(training.confusion_matrix([1, 1, 1], [0, 0, 0], 2), [[0, 0], [3, 0]])
+    with pytest.raises(ValueError, match=r"confusion_matrix expected y_pred in the range 0 to 2, "
+                                         r"got values from 0 to 3"):
+        training.confusion_matrix([0, 1], [0, 3], n_classes=3)
+    with pytest.raises(ValueError, match=r"confusion_matrix expected y_pred of shape \(2,\), got \(3,\)"):
+        training.confusion_matrix([0, 1], [0, 1, 1], n_classes=3)
