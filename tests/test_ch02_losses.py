@@ -1,12 +1,12 @@
 """Tests for bptutor.exercises.ch02_losses: the loss checks (02) pass a correct solution and name each
 injected mistake."""
-import functools
 
 import numpy as np
 import pytest
 
+from _catalogue import catalogue_tests
+
 from bptutor import exercises as ex
-from bptutor.exercises import CheckResult
 
 
 # --- learner solutions, each with switches for the mistakes a check must name -------------------------------
@@ -62,22 +62,6 @@ CATALOGUE = [
         ({"mode": "keepdims"}, "kept axis")]),
 ]
 
-
-@pytest.mark.parametrize("check, solution", [e[:2] for e in CATALOGUE], ids=[e[0].__name__ for e in CATALOGUE])
-def test_a_correct_solution_passes(check, solution):
-    result = check(solution)
-    assert isinstance(result, CheckResult)
-    assert result.passed and bool(result), str(result)
-    assert result.diagnosis is None and str(result).startswith("✔")
+test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
 
 
-MISTAKES = [(check, solution, switch, words) for check, solution, cases in CATALOGUE for switch, words in cases]
-
-
-@pytest.mark.parametrize("check, solution, switch, words", MISTAKES,
-                         ids=[f"{solution.__name__}-{words}" for _, solution, _, words in MISTAKES])
-def test_each_injected_mistake_fails_and_is_named(check, solution, switch, words):
-    result = check(functools.partial(solution, **switch))
-    assert not result.passed, str(result)
-    assert words in result.diagnosis, str(result)
-    assert "the check itself failed" not in result.message

@@ -5,6 +5,8 @@ import functools
 import numpy as np
 import pytest
 
+from _catalogue import catalogue_tests
+
 from bptutor import exercises as ex
 
 
@@ -32,8 +34,6 @@ def leaky_relu_std(fan_in, slope, mode="ok"):
     return var if mode == "variance" else np.sqrt(var)
 
 
-
-
 # check, solution, (mistake switch, words the diagnosis must contain), ...
 CATALOGUE = [
     (ex.check_xavier_uniform, xavier_uniform, [
@@ -47,24 +47,7 @@ CATALOGUE = [
         ({"mode": "minus"}, "1 - a^2"), ({"mode": "times"}, "multiplied instead of divided")]),
 ]
 
-
-@pytest.mark.parametrize("check, solution", [e[:2] for e in CATALOGUE], ids=[e[0].__name__ for e in CATALOGUE])
-def test_a_correct_solution_passes(check, solution):
-    result = check(solution)
-    assert result.passed, str(result)
-    assert result.diagnosis is None and str(result).startswith("✔")
-
-
-MISTAKES = [(check, solution, switch, words) for check, solution, cases in CATALOGUE for switch, words in cases]
-
-
-@pytest.mark.parametrize("check, solution, switch, words", MISTAKES,
-                         ids=[f"{s.__name__}-{w}" for _, s, _, w in MISTAKES])
-def test_each_injected_mistake_fails_and_is_named(check, solution, switch, words):
-    result = check(functools.partial(solution, **switch))
-    assert not result.passed, str(result)
-    assert words in (result.diagnosis or ""), str(result)
-    assert "the check itself failed" not in result.message
+test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
 
 
 def test_xavier_uniform_accepts_any_correct_way_of_drawing():

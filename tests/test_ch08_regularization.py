@@ -1,9 +1,10 @@
 """Tests for bptutor.exercises.ch08_regularization: the regularization checks (08) pass a correct solution, name each
 injected mistake and accept other correct ways of writing the solution."""
-import functools
 
 import numpy as np
 import pytest
+
+from _catalogue import catalogue_tests
 
 from bptutor import exercises as ex
 
@@ -47,8 +48,6 @@ def dropout_forward(X, p, rng, training=True, mode="ok"):
     return X * keep * scale
 
 
-
-
 # check, solution, (mistake switch, words the diagnosis must contain), ...
 CATALOGUE = [
     (ex.check_ridge_fit, ridge_fit, [
@@ -68,24 +67,7 @@ CATALOGUE = [
         ({"mode": "inplace"}, "in place")]),
 ]
 
-
-@pytest.mark.parametrize("check, solution", [e[:2] for e in CATALOGUE], ids=[e[0].__name__ for e in CATALOGUE])
-def test_a_correct_solution_passes(check, solution):
-    result = check(solution)
-    assert result.passed, str(result)
-    assert result.diagnosis is None and str(result).startswith("✔")
-
-
-MISTAKES = [(check, solution, switch, words) for check, solution, cases in CATALOGUE for switch, words in cases]
-
-
-@pytest.mark.parametrize("check, solution, switch, words", MISTAKES,
-                         ids=[f"{s.__name__}-{w}" for _, s, _, w in MISTAKES])
-def test_each_injected_mistake_fails_and_is_named(check, solution, switch, words):
-    result = check(functools.partial(solution, **switch))
-    assert not result.passed, str(result)
-    assert words in (result.diagnosis or ""), str(result)
-    assert "the check itself failed" not in result.message
+test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
 
 
 def test_ridge_fit_accepts_lstsq_on_the_augmented_system():
