@@ -1,0 +1,115 @@
+"""Tests for bptutor.exercises.ch12_digits: the capstone checks (12) pass a correct solution and name each
+injected mistake."""
+
+import numpy as np
+import pytest
+
+from _catalogue import catalogue_tests
+
+from bptutor import exercises as ex
+
+
+# --- learner solutions, each with switches for the mistakes a check must name -------------------------------
+
+def confusion_matrix(y_true, y_pred, n_classes, mode="ok"):
+    C = int(max(np.max(y_true), np.max(y_pred))) + 1 if mode == "from_labels" else n_classes
+    M = np.zeros((C, C))
+    if mode == "fancy":
+        M[y_true, y_pred] += 1  # the mistake: a repeated pair is written once
+        return M
+    for t, p in zip(y_true, y_pred):
+        if mode == "swapped":
+            M[p, t] += 1
+        elif mode == "shifted":
+            M[t - 1, p - 1] += 1
+        else:
+            M[t, p] += 1
+    if mode == "normalised":
+        M = M / np.maximum(M.sum(axis=1, keepdims=True), 1)
+    return M
+
+
+def input_gradient(X, y, W1, b1, W2, b2, mode="ok"):
+    Z1 = X @ W1 + b1
+    A1 = np.maximum(Z1, 0.0)
+    logits = A1 @ W2 + b2
+    if mode != "naive_softmax":
+        logits = logits - logits.max(axis=1, keepdims=True)
+    P = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    dlogits = P.copy()
+    if mode != "no_y":
+        dlogits[np.arange(len(y)), y] -= 1.0
+    if mode == "mean":
+        dlogits /= len(y)
+    dA1 = dlogits @ W2.T
+    dZ1 = dA1 if mode == "no_mask" else dA1 * (Z1 > 0)
+    if mode == "W1_not_transposed":
+        return dZ1 @ W1  # runs only when D == H
+    dX = dZ1 @ W1.T
+    return -dX if mode == "sign" else dX
+
+
+def streamed_mean_std(X, batch_size, mode="ok"):
+    if mode == "whole":
+        A = np.asarray(X)
+        return A.mean(axis=0), A.std(axis=0)
+    N = len(X)
+    n, s1, s2, means, stds = 0, 0.0, 0.0, [], []
+    for start in range(0, N, batch_size):
+        B = X[start:start + batch_size]
+        if mode == "last":
+            n, s1, s2 = len(B), B.sum(axis=0), (B ** 2).sum(axis=0)
+        else:
+            n, s1, s2 = n + len(B), s1 + B.sum(axis=0), s2 + (B ** 2).sum(axis=0)
+        means.append(B.mean(axis=0))
+        stds.append(B.std(axis=0))
+        if mode == "first":
+            break
+    mean = s1 / n
+    var = s2 / n - mean ** 2
+    if mode == "mean_of_means":
+        mean = np.mean(means, axis=0)
+    if mode == "ddof1":
+        var = var * n / (n - 1)
+    std = np.mean(stds, axis=0) if mode == "mean_of_stds" else np.sqrt(var)
+    return mean, var if mode == "variance" else std
+
+
+def streamed_row_by_row(X, batch_size):
+    """Iterating over the rows reads one row at a time: slow, but streaming, so it passes."""
+    rows = [row for row in X]
+    A = np.array(rows)
+    return A.mean(axis=0), A.std(axis=0)
+
+
+# check, solution, (mistake switch, words the diagnosis must contain), ...
+CATALOGUE = [
+    (ex.check_confusion_matrix, confusion_matrix, [
+        ({"mode": "swapped"}, "rows and columns swapped"), ({"mode": "fancy"}, "counted once"),
+        ({"mode": "from_labels"}, "not from n_classes"), ({"mode": "normalised"}, "rows were normalised"),
+        ({"mode": "shifted"}, "shifted by one")]),
+    (ex.check_input_gradient, input_gradient, [
+        ({"mode": "mean"}, "gradient of the mean loss"), ({"mode": "no_mask"}, "forgot the ReLU derivative"),
+        ({"mode": "no_y"}, "targets were not subtracted"), ({"mode": "sign"}, "sign flip"),
+        ({"mode": "naive_softmax"}, "NaN or inf"), ({"mode": "W1_not_transposed"}, "only works for square")]),
+    (ex.check_streamed_mean_std, streamed_mean_std, [
+        ({"mode": "whole"}, "hold one batch at a time"), ({"mode": "mean_of_means"}, "averaged the batch means"),
+        ({"mode": "mean_of_stds"}, "averaged the batch standard deviations"),
+        ({"mode": "ddof1"}, "divided by N - 1"), ({"mode": "variance"}, "returned the variance"),
+        ({"mode": "last"}, "only the last batch"), ({"mode": "first"}, "only the first batch")]),
+]
+
+test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
+
+
+def test_input_gradient_agrees_with_finite_differences():
+    result = ex.check_input_gradient(input_gradient)
+    assert "finite differences" in result.message, str(result)
+
+
+def test_streaming_row_by_row_passes_and_attribute_access_is_explained():
+    assert ex.check_streamed_mean_std(streamed_row_by_row).passed
+    result = ex.check_streamed_mean_std(lambda X, batch_size: (X.mean(axis=0), X.std(axis=0)))
+    assert not result.passed and "only serves rows" in result.message, str(result)
+
+
