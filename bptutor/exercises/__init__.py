@@ -40,6 +40,16 @@ lists the mistakes it names):
 * 08 ``check_ridge_fit``: ``ridge_fit(Phi, t, lam) -> w``
 * 08 ``check_l2_penalty``: ``l2_penalty(Ws, lam) -> (R, dWs)``
 * 08 ``check_dropout_forward``: ``dropout_forward(X, p, rng, training=True) -> out``
+* 09 ``check_logistic_hessian``: ``logistic_hessian(X, theta) -> H``
+* 09 ``check_batched_forward``: ``batched_forward(X, W1, b1, W2, b2) -> out``
+* 10 ``check_pair_margin``: ``pair_margin(w) -> margin``
+* 10 ``check_symmetry_detector``: ``symmetry_detector() -> (W1, b1, W2, b2)``
+* 11 ``check_central_differences``: ``central_differences(f, theta, h) -> grad``
+* 11 ``check_spsa_estimate``: ``spsa_estimate(f, theta, c, delta) -> g_hat``
+* 11 ``check_oja_step``: ``oja_step(w, x, lr) -> w``
+* 12 ``check_confusion_matrix``: ``confusion_matrix(y_true, y_pred, n_classes) -> M``
+* 12 ``check_input_gradient``: ``input_gradient(X, y, W1, b1, W2, b2) -> dX``
+* 12 ``check_streamed_mean_std``: ``streamed_mean_std(X, batch_size) -> (mean, std)``
 
 Building blocks for later chapters: :func:`check_outputs` (the engine: any
 reference, cases and catalogue of :class:`Mistake`), :func:`check_gradient`
@@ -76,6 +86,10 @@ from .ch05_training import check_sgd_step, check_training_loop
 from .ch06_optimizers import check_adam_step, check_momentum_step
 from .ch07_initialization import check_leaky_relu_std, check_xavier_uniform
 from .ch08_regularization import check_dropout_forward, check_l2_penalty, check_ridge_fit
+from .ch09_landscapes import check_batched_forward, check_logistic_hessian
+from .ch10_symmetry import check_pair_margin, check_symmetry_detector
+from .ch11_alternatives import check_central_differences, check_oja_step, check_spsa_estimate
+from .ch12_digits import check_confusion_matrix, check_input_gradient, check_streamed_mean_std
 
 __all__ = [
     # core: results, building blocks for checks
@@ -97,4 +111,12 @@ __all__ = [
     "check_xavier_uniform", "check_leaky_relu_std",
     # 08 overfitting and regularization
     "check_ridge_fit", "check_l2_penalty", "check_dropout_forward",
+    # 09 local minima and loss landscapes
+    "check_logistic_hessian", "check_batched_forward",
+    # 10 backprop in 1986
+    "check_pair_margin", "check_symmetry_detector",
+    # 11 alternatives to backprop
+    "check_central_differences", "check_spsa_estimate", "check_oja_step",
+    # 12 capstone: digits
+    "check_confusion_matrix", "check_input_gradient", "check_streamed_mean_std",
 ]
