@@ -12,6 +12,8 @@ contributions; call ``zero_grad()`` before each new backward pass.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from ._checks import as_array, check_choice, check_finite, check_int, check_shape, describe
@@ -49,7 +51,7 @@ class Parameter:
         return f"Parameter({label}shape={self.data.shape}, dtype={self.data.dtype})"
 
 
-class Module:
+class Module(ABC):
     """Base class of every layer and network.
 
     A subclass implements ``forward(X)`` and ``backward(dout)`` and lists its
@@ -63,11 +65,13 @@ class Module:
         self._modules: list[tuple[str, "Module"]] = []
 
     # --- the two methods a layer implements -------------------------------
-    def forward(self, X):  # pragma: no cover - documented abstract method
-        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+    @abstractmethod
+    def forward(self, X):
+        """Compute the output from ``X`` and keep what ``backward`` needs."""
 
-    def backward(self, dout):  # pragma: no cover - documented abstract method
-        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+    @abstractmethod
+    def backward(self, dout):
+        """Add ∂L/∂θ into each parameter's ``.grad`` and return ``dX``."""
 
     def __call__(self, X):
         return self.forward(X)

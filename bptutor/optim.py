@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def _check_eps(eps, who: str) -> float:
 
 
 # --- optimizers ---------------------------------------------------------------------
-class Optimizer:
+class Optimizer(ABC):
     """Base class: holds ``params`` and ``lr``; subclasses implement ``step``.
 
     Args:
@@ -115,8 +116,9 @@ class Optimizer:
             else:
                 p.grad = 0.0
 
-    def step(self) -> None:  # pragma: no cover - documented abstract method
-        raise NotImplementedError(f"{type(self).__name__} does not implement step")
+    @abstractmethod
+    def step(self) -> None:
+        """Update every parameter in place from its ``.grad``."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr:g})"
@@ -347,7 +349,7 @@ OPTIMIZERS = {
 
 
 # --- learning-rate schedules ----------------------------------------------------------
-class LRSchedule:
+class LRSchedule(ABC):
     r"""Base class: sets ``optimizer.lr`` to :math:`\eta_t` after each epoch.
 
     The initial rate :math:`\eta_0` is the optimizer's ``lr`` when the schedule
@@ -367,8 +369,9 @@ class LRSchedule:
         self.base_lr = optimizer.lr
         self.epoch = 0
 
-    def lr_at(self, t: int) -> float:  # pragma: no cover - documented abstract method
-        raise NotImplementedError(f"{type(self).__name__} does not implement lr_at")
+    @abstractmethod
+    def lr_at(self, t: int) -> float:
+        """The learning rate after ``t`` epochs (the closed form)."""
 
     def step(self) -> float:
         """Advance one epoch; set and return the new ``optimizer.lr``."""

@@ -31,6 +31,8 @@ order; for an MLP, its layers from input to output.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from ._checks import check_choice, check_int, check_rng, describe
 from .engine import Value, _linear
 
@@ -74,11 +76,12 @@ def _as_inputs(x, nin: int, who: str) -> list:
     return out
 
 
-class _ScalarModule:
+class _ScalarModule(ABC):
     """What Neuron, Layer and MLP share: ``parameters()`` (defined by each) and ``zero_grad()``."""
 
-    def parameters(self) -> list:  # pragma: no cover - each subclass defines it
-        raise NotImplementedError
+    @abstractmethod
+    def parameters(self) -> list:
+        """Every trainable Value, in a fixed order."""
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to 0: leaves accumulate across ``backward()`` calls."""

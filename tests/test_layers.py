@@ -335,9 +335,11 @@ def test_failed_forward_keeps_the_previous_cache():
     assert layer.backward(np.ones((5, 4))).shape == (5, 3)
 
 
-def test_module_subclass_without_forward_says_so():
+def test_module_subclass_without_forward_and_backward_cannot_be_made():
     class Broken(Module):
-        pass
+        def forward(self, X):
+            return X
 
-    with pytest.raises(NotImplementedError, match="Broken does not implement forward"):
-        Broken()(np.ones((1, 1)))
+    # refused when built, naming the missing method, not later in the middle of training
+    with pytest.raises(TypeError, match="abstract method.*backward"):
+        Broken()

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from bptutor.engine import Value
-from bptutor.layers import Module, Parameter
+from bptutor.activations import Tanh
+from bptutor.layers import Parameter, Sequential
 from bptutor.optim import (OPTIMIZERS, SGD, AdaGrad, Adam, CosineLR, ExponentialLR,
                            InverseTimeLR, Momentum, Nesterov, RMSProp, StepLR)
 
@@ -394,7 +395,7 @@ def good():
     (lambda: SGD([], lr=0.1), ValueError, r"^SGD expected params to be a non-empty list of Parameter or Value, got an empty list$"),
     (lambda: Adam([1.0]), TypeError, r"^Adam expected params to be a list of Parameter or Value, got float at params\[0\]$"),
     (lambda: SGD(good() + [np.zeros(2)]), TypeError, r"got ndarray at params\[1\]"),
-    (lambda: SGD(Module()), TypeError, r"got a Module module; pass model.parameters\(\)"),
+    (lambda: SGD(Sequential(Tanh())), TypeError, r"got a Sequential module; pass model.parameters\(\)"),
     (lambda: SGD(Parameter([1.0])), TypeError, r"^SGD expected params to be a list of Parameter or Value, got Parameter"),
     (lambda: SGD(3), TypeError, r"got 3$"),
     (lambda: Momentum(2 * good()), ValueError, r"^Momentum expected each parameter once, got the same one at params\[0\] and params\[1\]$"),

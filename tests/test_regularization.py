@@ -26,6 +26,15 @@ class Affine(Module):
         self.W, self.b = Parameter(W, "W"), Parameter(b, "b")
         self._params = [("W", self.W), ("b", self.b)]
 
+    def forward(self, X):
+        self._X = X
+        return X @ self.W.data + self.b.data
+
+    def backward(self, dout):
+        self.W.grad += self._X.T @ dout
+        self.b.grad += dout.sum(axis=0)
+        return dout @ self.W.data.T
+
 
 class Net(Module):
     """Affine -> Dropout -> Affine, registered as sub-modules "0", "1", "2"."""
@@ -36,6 +45,12 @@ class Net(Module):
         self.drop = Dropout(0.5, rng=0)
         self.last = Affine([[0.5], [-0.5]], [7.0])
         self._modules = [("0", self.first), ("1", self.drop), ("2", self.last)]
+
+    def forward(self, X):
+        return self.last(self.drop(self.first(X)))
+
+    def backward(self, dout):
+        return self.first.backward(self.drop.backward(self.last.backward(dout)))
 
 
 # --- penalties ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ Beside it are the helpers those modules share: :func:`figure_png`,
 from __future__ import annotations
 
 import base64
+from abc import ABC, abstractmethod
 import html
 import io
 import time
@@ -52,7 +53,7 @@ def clear_axes(ax) -> None:
     ax.autoscale()
 
 
-class Explorer:
+class Explorer(ABC):
     """Controls, a status line and a figure, recomputed whenever a control changes.
 
     A subclass builds its controls, passes them as ``{name: widget}`` and implements
@@ -96,11 +97,13 @@ class Explorer:
         self.update()
 
     # -- what subclasses implement ------------------------------------------------------------
-    def compute(self) -> dict:  # pragma: no cover - documented abstract method
-        raise NotImplementedError
+    @abstractmethod
+    def compute(self) -> dict:
+        """Run the pure computation for the current control values; return the new state."""
 
-    def draw(self, state: dict) -> None:  # pragma: no cover - documented abstract method
-        raise NotImplementedError
+    @abstractmethod
+    def draw(self, state: dict) -> None:
+        """Draw ``state`` onto the explorer's figure."""
 
     def axes(self) -> list:
         """The figure's panels, made on first use and then reused with their artists removed.
