@@ -46,6 +46,8 @@ def as_array(name: str, X, *, ndim: int | None = None, who: str = "",
             everything else becomes float64.
         allow_int: accept integer and boolean input (converted to float).
     """
+    if type(X) is np.ndarray and dtype is None and X.dtype in FLOAT_DTYPES and (ndim is None or X.ndim == ndim):
+        return X  # the common case, checked first: every layer calls this on every batch
     prefix = f"{who} " if who else ""
     if isinstance(X, (str, bytes)) or X is None:
         raise TypeError(f"{prefix}expected {name} to be an array of numbers, got {describe(X)}")

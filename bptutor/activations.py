@@ -314,22 +314,41 @@ class Tanh(_Elementwise):
         return dout * (1.0 - A * A)
 
 
+_UINT_OF = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
+
+
+def _where_or_zero(mask: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """``np.where(mask, A, 0)`` for a float ``A``, bit for bit, in one branch-free pass.
+
+    ``np.where`` tests the mask element by element; when the mask follows the
+    signs of random pre-activations the processor mispredicts half of those
+    tests, and a (256, 1024) batch takes ten times as long as one arithmetic
+    pass. Here each element's bits are ANDed with all ones (kept) or all zeros
+    (+0.0), which selects exactly the same values, NaN and infinity included.
+    """
+    uint = _UINT_OF[A.dtype]
+    keep = mask.astype(uint)
+    np.negative(keep, out=keep)  # 1 -> all ones (unsigned wrap-around), 0 -> 0
+    return np.bitwise_and(A.view(uint), keep).view(A.dtype)
+
+
 class ReLU(_Elementwise):
     r"""ReLU layer, :math:`A = \max(X, 0)`; backward passes ``dout`` where :math:`X > 0` and 0 elsewhere.
 
     The cache is the boolean mask :math:`X > 0` (derivative 0 at the kink, as in PyTorch).
+    Both passes are ``np.where(mask, ·, 0)``, computed by :func:`_where_or_zero`.
     """
 
     def forward(self, X) -> np.ndarray:
         X = self._input(X)
         mask = X > 0
         self._cache = mask
-        return np.where(mask, X, 0).astype(X.dtype, copy=False)
+        return _where_or_zero(mask, X)
 
     def backward(self, dout) -> np.ndarray:
         mask = require_cache(self)
         dout = self._upstream(dout, mask.shape)
-        return np.where(mask, dout, 0).astype(dout.dtype, copy=False)
+        return _where_or_zero(mask, dout)
 
 
 class LeakyReLU(_Elementwise):

@@ -88,8 +88,11 @@ class Module(ABC):
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
-        for p in self.parameters():
+        # The same parameters as parameters(), reached without building their names (fit calls this every step).
+        for _, p in self._params:
             p.zero_grad()
+        for _, module in self._modules:
+            module.zero_grad()
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter's values, by name (for early stopping and checkpoints)."""
