@@ -7,9 +7,10 @@ divided by the time of the bare products of that step, per layer with ``X``
 (N, D), ``W`` (D, H) and ``dout`` (N, H):
 
 * forward ``X @ W``;
-* backward ``X.T @ dout`` (dW) and ``dout @ W.T`` (dX),
+* backward ``X.T @ dout`` (dW) and ``dout @ W.T`` (dX), except the first
+  layer's dX, which no step needs (the input requires no gradient),
 
-nine products in all, on arrays of the same shapes and dtype, made once.
+eight products in all, on arrays of the same shapes and dtype, made once.
 Everything else a step does (bias, ReLU, the loss, zeroing and accumulating
 gradients, Adam's update, fit's checks) is the distance to that bound; numpy
 runs all of it on one thread, while the products use every BLAS thread.
@@ -32,17 +33,23 @@ SECTION = "3 distance to the bound"
 
 
 def products(model, batch: int, dtype=np.float32):
-    """A function doing the nine bare products of one step of ``model`` on a batch of ``batch`` rows."""
+    """A function doing the bare products one training step of ``model`` must do on ``batch`` rows.
+
+    Per layer: the forward product, dW and dX, except the first layer's dX, which
+    training never needs (fit asks for ``input_grad=False``, as PyTorch skips the
+    gradient of an input that does not require one). For three layers: 8 products.
+    """
     rng = np.random.default_rng(0)
     Ws = [layer.W.data for layer in model.layers if hasattr(layer, "W")]
     Xs = [rng.standard_normal((batch, W.shape[0])).astype(dtype) for W in Ws]      # (N, D)
     douts = [rng.standard_normal((batch, W.shape[1])).astype(dtype) for W in Ws]   # (N, H)
 
     def step():
-        for W, X, dout in zip(Ws, Xs, douts):
+        for i, (W, X, dout) in enumerate(zip(Ws, Xs, douts)):
             X @ W          # forward (N, H)
             X.T @ dout     # dW (D, H)
-            dout @ W.T     # dX (N, D)
+            if i > 0:
+                dout @ W.T     # dX (N, D), passed down to the layer below
     return step
 
 

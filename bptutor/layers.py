@@ -7,6 +7,11 @@ Every layer follows one contract, the one a learner derives by hand:
   shape as the output), **adds** ∂L/∂θ into each parameter's ``.grad`` and
   returns ``dX`` = ∂L/∂X, which has the shape of ``X``.
 
+``Linear`` and ``Sequential`` also take ``backward(dout, input_grad=False)``,
+which fills the parameters' gradients the same way but skips ``dX`` and
+returns None, like PyTorch when X does not require a gradient (the data fed
+to the first layer never needs one; ``fit`` uses it).
+
 Gradients accumulate (``+=``) so that a parameter used twice collects both
 contributions; call ``zero_grad()`` before each new backward pass.
 """
@@ -149,6 +154,12 @@ def check_dout(dout, shape: tuple, who: str) -> np.ndarray:
     return dout
 
 
+def _check_input_grad(input_grad, module: Module) -> None:
+    if not isinstance(input_grad, bool):
+        who = type(module).__name__ if isinstance(module, Sequential) else repr(module)
+        raise TypeError(f"{who}.backward expected input_grad to be True or False, got {describe(input_grad)}")
+
+
 def _check_dtype(dtype, who: str) -> np.dtype:
     try:
         dt = np.dtype(dtype)
@@ -235,12 +246,26 @@ class Linear(Module):
         self._cache = X
         return X @ self.W.data + self.b.data  # (N, H)
 
-    def backward(self, dout) -> np.ndarray:
-        """Add ``dW``, ``db`` into ``W.grad``, ``b.grad``; return ``dX`` (N, D)."""
+    def backward(self, dout, input_grad: bool = True) -> np.ndarray | None:
+        """Add ``dW``, ``db`` into ``W.grad``, ``b.grad``; return ``dX`` (N, D).
+
+        Args:
+            dout: ∂L/∂Y (N, H).
+            input_grad: False skips ``dX`` (a third of the layer's products)
+                and returns None, like PyTorch when X does not require a
+                gradient: the first layer's input is data, nobody reads its
+                gradient.
+
+        Returns:
+            ``dX`` (N, D), or None when ``input_grad`` is False.
+        """
         X = require_cache(self)
         dout = check_dout(dout, (X.shape[0], self.out_features), who=repr(self))
+        _check_input_grad(input_grad, self)
         self.W.grad += X.T @ dout          # (D, N) @ (N, H) -> (D, H)
         self.b.grad += dout.sum(axis=0)    # b is added to every row, so its gradient sums them
+        if not input_grad:
+            return None
         return dout @ self.W.data.T        # (N, H) @ (H, D) -> (N, D)
 
     def __repr__(self) -> str:
@@ -289,11 +314,35 @@ class Sequential(Module):
         self._cache = True  # marks that backward may run
         return X
 
-    def backward(self, dout) -> np.ndarray:
+    def backward(self, dout, input_grad: bool = True) -> np.ndarray | None:
+        """Run every layer's backward in reverse order; return ``dX``, the shape of the input.
+
+        Args:
+            dout: ∂L/∂out, the shape of the last output.
+            input_grad: False stops at the first layer with parameters (a
+                ``Linear`` or ``Sequential`` there skips its ``dX``; the
+                parameter-free layers before it are not run) and returns None,
+                like PyTorch when X does not require a gradient. Every
+                parameter's ``.grad`` is the same either way.
+
+        Returns:
+            ``dX``, or None when ``input_grad`` is False.
+        """
         require_cache(self)
-        for module in reversed(self.layers):
+        _check_input_grad(input_grad, self)
+        if input_grad:
+            for module in reversed(self.layers):
+                dout = module.backward(dout)
+            return dout
+        first = next((i for i, module in enumerate(self.layers) if module.parameters()), 0)
+        for module in reversed(self.layers[first + 1:]):
             dout = module.backward(dout)
-        return dout
+        module = self.layers[first]
+        if isinstance(module, (Linear, Sequential)):
+            module.backward(dout, input_grad=False)
+        else:
+            module.backward(dout)  # a layer without the option still adds its parameters' gradients
+        return None
 
     def __len__(self) -> int:
         return len(self.layers)

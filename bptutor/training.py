@@ -45,7 +45,7 @@ from tqdm.auto import tqdm
 
 from ._checks import as_array, check_float, check_int, check_labels, check_rng, describe
 from .activations import Sigmoid
-from .layers import Module
+from .layers import Module, Sequential
 from .losses import LOSSES
 
 #: a batch loss above this multiple of the run's first batch loss counts as divergence.
@@ -409,6 +409,8 @@ class _Loop:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.regularizer, self.threshold, self.kind = regularizer, threshold, kind
         self.groups = _layer_groups(model)
+        # nobody reads the gradient of the data, so a Sequential skips its first layer's dX
+        self.skip_input_grad = isinstance(model, Sequential)
         self.step = 0
         self.first = None  # the run's first batch loss
         self.limit = None  # loss above which the run counts as diverged, set by the first batch
@@ -458,7 +460,10 @@ class _Loop:
                 value, dout = self.loss_fn(out, yb)
                 value = float(value) + (reg.penalty(model) if reg is not None else 0.0)
                 self.check_loss(value, epoch, Xb, yb)
-                model.backward(dout)
+                if self.skip_input_grad:
+                    model.backward(dout, input_grad=False)
+                else:
+                    model.backward(dout)
                 norm_sums += self.grad_norms(epoch, value)
                 if reg is not None:
                     reg.add_grad(model)

@@ -263,6 +263,46 @@ def test_sequential_float32_end_to_end():
     assert model.backward(np.ones((4, 1), dtype=np.float32)).dtype == np.float32
 
 
+# --- input_grad=False: skipping the gradient of the data ------------------------------------------------
+
+def _grads(model):
+    return [p.grad.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Linear(3, 4, rng=0),
+    lambda: Sequential(Linear(3, 4, rng=0), ReLU(), Linear(4, 2, rng=1)),
+    # parameter-free layers before the first Linear are not run at all; a nested Sequential is reached
+    lambda: Sequential(Tanh(), Sequential(Linear(3, 4, rng=0), Sigmoid()), Linear(4, 2, rng=1)),
+])
+def test_backward_without_input_grad_gives_the_same_parameter_gradients_and_returns_none(make):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5, 3))
+    with_dX, without = make(), make()
+    out = with_dX.forward(X)
+    assert np.array_equal(without.forward(X), out)
+    dout = rng.normal(size=out.shape)
+    assert with_dX.backward(dout).shape == X.shape  # the default still returns dX
+    assert without.backward(dout, input_grad=False) is None
+    for g, h in zip(_grads(with_dX), _grads(without)):
+        assert np.array_equal(g, h)  # bit for bit: the same products in the same order
+    assert any(np.any(g != 0) for g in _grads(without))
+
+
+def test_linear_without_input_grad_skips_the_product_with_W():
+    # dX = dout @ W.T is the only product that reads W: with a W of the wrong
+    # shape it would raise, so returning None shows that it was skipped.
+    layer = Linear(3, 4, rng=0)
+    layer.forward(np.ones((2, 3)))
+    layer.W.data = np.ones((3, 5))
+    with pytest.raises(ValueError):
+        layer.backward(np.ones((2, 4)))
+    layer.zero_grad()
+    assert layer.backward(np.ones((2, 4)), input_grad=False) is None
+    np.testing.assert_array_equal(layer.W.grad, np.full((3, 4), 2.0))  # X.T @ dout, sums of 2 ones
+    np.testing.assert_array_equal(layer.b.grad, np.full(4, 2.0))
+
+
 # --- bad input -----------------------------------------------------------------------------------------------
 
 def _backward_first(module, dout):
@@ -308,7 +348,17 @@ BAD_INPUTS = [
     (lambda: Sequential(Linear(1, 1))["0"], TypeError, r"Sequential indices must be integers or slices, got '0'"),
     (lambda: _backward_first(Sequential(Linear(1, 1), Tanh()), np.ones((1, 1))), RuntimeError,
      r"Sequential.backward was called before Sequential.forward"),
+    (lambda: _linear_after_forward().backward(np.ones((5, 4)), input_grad=0), TypeError,
+     r"^Linear\(3, 4\).backward expected input_grad to be True or False, got 0$"),
+    (lambda: _sequential_after_forward().backward(np.ones((5, 2)), input_grad="no"), TypeError,
+     r"^Sequential.backward expected input_grad to be True or False, got 'no'$"),
 ]
+
+
+def _sequential_after_forward():
+    model = Sequential(Linear(3, 2), Tanh())
+    model.forward(np.ones((5, 3)))
+    return model
 
 
 def _linear_after_forward():
