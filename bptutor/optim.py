@@ -324,17 +324,27 @@ class Adam(Optimizer):
         self.t = 0
         self.m = [_zeros_like(p) for p in self.params]
         self.v = [_zeros_like(p) for p in self.params]
+        # working space for step(), so that it allocates no parameter-sized temporaries
+        self._scratch = [(_zeros_like(p), _zeros_like(p)) for p in self.params]
 
     def step(self) -> None:
         self.t += 1
-        for p, m, v in zip(self.params, self.m, self.v):
+        c1 = 1.0 - self.beta1 ** self.t  # bias corrections
+        c2 = 1.0 - self.beta2 ** self.t
+        for p, m, v, (step, denom) in zip(self.params, self.m, self.v, self._scratch):
+            # The docstring's formula operation by operation, each written into an existing
+            # array (out=) instead of a new one: the results are the same bit for bit.
+            g = p.grad
             m *= self.beta1
-            m += (1.0 - self.beta1) * p.grad
+            m += np.multiply(1.0 - self.beta1, g, out=step)   # (1 - β1) g
             v *= self.beta2
-            v += (1.0 - self.beta2) * np.square(p.grad)
-            m_hat = m / (1.0 - self.beta1 ** self.t)
-            v_hat = v / (1.0 - self.beta2 ** self.t)
-            _apply(p, -self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
+            np.square(g, out=denom)
+            v += np.multiply(1.0 - self.beta2, denom, out=denom)  # (1 - β2) g²
+            m_hat = np.divide(m, c1, out=step)
+            v_hat = np.divide(v, c2, out=denom)
+            denom = np.add(np.sqrt(v_hat, out=denom), self.eps, out=denom)  # sqrt(v_hat) + eps
+            step = np.multiply(-self.lr, m_hat, out=step)
+            _apply(p, np.divide(step, denom, out=step))  # -lr m_hat / (sqrt(v_hat) + eps)
 
 
 #: name -> optimizer class.

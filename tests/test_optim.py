@@ -93,6 +93,41 @@ def test_adam_by_hand():
     np.testing.assert_allclose(opt.m[0], [0.28, -0.095], atol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_equals_the_textbook_formula_bit_for_bit(dtype):
+    # step() works in place in scratch arrays; it must still be exactly the formula
+    # written with fresh arrays, the same operations in the same order.
+    rng = np.random.default_rng(0)
+    params = [Parameter(rng.normal(size=(32, 16)).astype(dtype)), Parameter(rng.normal(size=16).astype(dtype)),
+              Scalar(0.5)]
+    lr, beta1, beta2, eps = 0.01, 0.8, 0.99, 1e-6
+    opt = Adam(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+    theta = [np.array(p.data, copy=True) for p in params]
+    m = [np.zeros_like(th) for th in theta]
+    v = [np.zeros_like(th) for th in theta]
+    for t in range(1, 8):
+        for i, p in enumerate(params):
+            g = rng.normal(size=np.shape(theta[i])) * 10.0 ** rng.integers(-4, 3)
+            if isinstance(p, Scalar):
+                p.grad = float(g)
+            else:
+                p.grad[...] = g
+                g = p.grad
+            m[i] = beta1 * m[i] + (1.0 - beta1) * g
+            v[i] = beta2 * v[i] + (1.0 - beta2) * g ** 2
+            m_hat = m[i] / (1.0 - beta1 ** t)
+            v_hat = v[i] / (1.0 - beta2 ** t)
+            theta[i] = theta[i] + -lr * m_hat / (np.sqrt(v_hat) + eps)
+        grads = [np.array(p.grad, copy=True) for p in params]
+        opt.step()
+        for i, p in enumerate(params):
+            assert np.array_equal(p.data, theta[i]), (t, i)
+            assert np.asarray(p.data).dtype == theta[i].dtype
+            assert np.array_equal(opt.m[i], m[i]) and np.array_equal(opt.v[i], v[i])
+            assert np.array_equal(p.grad, grads[i])  # the gradient is read, never overwritten
+    assert params[0].data.dtype == dtype
+
+
 def test_defaults_are_the_papers():
     p = [Parameter([0.0])]
     adam = Adam(p)
