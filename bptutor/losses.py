@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_array, check_choice, check_finite, check_float, check_labels, describe
-from .activations import log_softmax, sigmoid, softmax
+from .activations import sigmoid
 
 #: accepted values of ``mse_loss(..., reduction=...)``.
 MSE_REDUCTIONS = ("mean", "sum", "half_sum")
@@ -212,8 +212,12 @@ def cross_entropy_loss(logits, y) -> tuple[float, np.ndarray]:
                          "for one output unit use bce_with_logits_loss")
     Y = _class_targets(y, N, C, who)
     Z64 = Z.astype(np.float64)
-    loss = -np.sum(Y * log_softmax(Z64)) / N
-    dout = (softmax(Z64) - Y) / N
+    # log_softmax(Z64) and softmax(Z64) step by step, sharing their first three steps:
+    m = np.max(Z64, axis=-1, keepdims=True)         # (N, 1) row maxima
+    E = np.exp(Z64 - m)                             # (N, C)
+    S = np.sum(E, axis=-1, keepdims=True)           # (N, 1)
+    loss = -np.sum(Y * (Z64 - (m + np.log(S)))) / N  # log P = Z - lse(Z)
+    dout = (E / S - Y) / N                          # P = E / S
     return float(loss), dout.astype(Z.dtype, copy=False)
 
 
