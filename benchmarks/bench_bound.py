@@ -86,7 +86,7 @@ def run(quick: bool = False) -> list:
         rows.append(row(
             SECTION, f"training step / bare products, {'-'.join(map(str, dims))}, batch {batch}, "
                      f"{threads} thread{plural}", "ms", ms["fit"], ms["products"],
-            reference_name="the step's 9 matrix products (numpy)", target_of="ratio", target_max=1.25,
+            reference_name="the step's 8 matrix products (numpy)", target_of="ratio", target_max=1.25,
             target_text="<= 1.25",
             note=f"float32; {rounds} epochs each, alternating; step {spread([1e3 * t for t in times['fit']['wall']])}"
                  f" ms" + (f"; CPU-time ratio {cpu['fit'] / cpu['products']:.2f}" if threads == 1 else ""),
