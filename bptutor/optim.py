@@ -180,7 +180,7 @@ class Momentum(Optimizer):
             _apply(p, v)
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     r"""Nesterov's accelerated gradient, in the "look-ahead" form of Sutskever et al. (2013).
 
     Nesterov evaluates the gradient at the look-ahead point
@@ -204,10 +204,7 @@ class Nesterov(Optimizer):
         momentum: :math:`\mu \in [0, 1)`.
     """
 
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.9):
-        super().__init__(params, lr)
-        self.momentum = _check_unit("momentum", momentum, type(self).__name__)
-        self.velocity = [_zeros_like(p) for p in self.params]
+    # the same state and arguments as Momentum; only the step differs
 
     def step(self) -> None:
         for p, v in zip(self.params, self.velocity):
