@@ -51,6 +51,11 @@ lists the mistakes it names):
 * 12 ``check_input_gradient``: ``input_gradient(X, y, W1, b1, W2, b2) -> dX``
 * 12 ``check_streamed_mean_std``: ``streamed_mean_std(X, batch_size) -> (mean, std)``
 
+Unwritten exercises in the student edition: :func:`yours_or_reference` (a later
+cell calls bptutor's reference while the learner's function still raises
+``NotImplementedError``) and :func:`if_written` (a cell that needs the learner's
+code is skipped with a "not written yet" note), so "Run All" reaches the end.
+
 Building blocks for later chapters: :func:`check_outputs` (the engine: any
 reference, cases and catalogue of :class:`Mistake`), :func:`check_gradient`
 (a gradient against finite differences alone) and
@@ -78,6 +83,7 @@ Adding a chapter's checks:
 """
 from ._core import (ACTIVATION_BACKWARDS, ATOL, RTOL, Case, CheckResult, Mistake, check_activation_backward,
                     check_gradient, check_outputs)
+from ._unsolved import NOT_WRITTEN, if_written, yours_or_reference
 from .ch01_forward import check_layer_forward, check_network_forward, check_neuron
 from .ch02_losses import check_logsumexp, check_mse, check_softmax_cross_entropy
 from .ch03_autograd import BACKWARD_RULES, check_backward_rule, check_chain_rule
@@ -95,6 +101,8 @@ __all__ = [
     # core: results, building blocks for checks
     "RTOL", "ATOL", "CheckResult", "Mistake", "Case", "check_outputs", "check_gradient",
     "ACTIVATION_BACKWARDS", "check_activation_backward",
+    # the student edition: cells that use an unwritten exercise keep "Run All" going
+    "NOT_WRITTEN", "if_written", "yours_or_reference",
     # 01 forward pass
     "check_neuron", "check_layer_forward", "check_network_forward",
     # 02 loss functions
