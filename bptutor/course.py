@@ -50,6 +50,9 @@ CHAPTERS: tuple[tuple[str, str, str], ...] = (
     ("10", "10_backprop_in_1986.ipynb", "the symmetry experiment of Rumelhart, Hinton & Williams"),
     ("11", "11_alternatives_to_backprop.ipynb", "finite differences, SPSA, forward mode, ES, feedback alignment, Oja"),
     ("12", "12_capstone_digits.ipynb", "an MLP on the 8x8 digits, streamed from disk"),
+    ("13", "13_convolutional_networks.ipynb", "weight sharing, convolution forward and backward, im2col, max-pool, a CNN on the digits"),
+    ("14", "14_recurrent_networks.ipynb", "the unrolled graph, backprop through time, vanishing and exploding gradients, the LSTM"),
+    ("15", "15_deep_networks.ipynb", "gradients at depth, batch and layer normalization, residual connections"),
 )
 
 
