@@ -250,8 +250,16 @@ def log_softmax(Z) -> np.ndarray:
 
     .. math:: \log \operatorname{softmax}(z)_j = z_j - \operatorname{lse}(z)
 
+    computed as :math:`(z_j - m) - \log \sum_k e^{z_k - m}` with :math:`m = \max_k z_k`.
     ``np.log(softmax(Z))`` would give ``-inf`` once a probability underflows
-    to 0; this form stays finite for finite ``Z``.
+    to 0; and ``Z - lse(Z)`` would lose the small term :math:`\log S`
+    next to a huge :math:`m` (three entries of :math:`-10^{300}` would give 0,
+    not :math:`-\ln 3`). Subtracting :math:`m` first keeps it.
+
+    Finite whenever the true value is representable: an entry more than
+    about :math:`1.8 \times 10^{308}` below its row's maximum gives ``-inf``
+    (its exact log-probability is beyond the float range). Non-finite inputs
+    pass through as NaN or inf, as in every function here.
 
     Args:
         Z: logits, ``(N, C)`` (or ``(C,)``).
@@ -260,7 +268,9 @@ def log_softmax(Z) -> np.ndarray:
         array of ``Z``'s shape, every entry <= 0.
     """
     Z = _rows(Z, "log_softmax")
-    return Z - _logsumexp_keepdims(Z, axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        shifted = Z - np.max(Z, axis=-1, keepdims=True)  # every entry <= 0, the maximum exactly 0
+        return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
 # --- layers -----------------------------------------------------------------------------------------

@@ -104,18 +104,45 @@ class Module(ABC):
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Copy values from ``state`` into the parameters; checks everything before changing anything."""
+        """Copy values from ``state`` into the parameters: every entry is checked before any is written.
+
+        One loop checks every entry (the names are exactly those of
+        ``named_parameters()``, each value is a real numeric array, not
+        ``None``, strings or objects, of the parameter's shape, all finite);
+        a second loop writes. So a bad fourth entry raises before the first
+        parameter has changed.
+
+        Args:
+            state: ``{name: array}`` as returned by :meth:`state_dict`.
+
+        Raises:
+            TypeError: ``state`` is not a dict, or an entry is not an array of real numbers.
+            ValueError: missing or unexpected names, a wrong shape, NaN or infinity.
+        """
+        who = "load_state_dict"
         named = self.named_parameters()
         names = [n for n, _ in named]
-        if not isinstance(state, dict) or sorted(state) != sorted(names):
-            got = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"load_state_dict expected state with keys {names}, got {got}")
-        for name, p in named:
-            if np.shape(state[name]) != p.data.shape:
-                raise ValueError(f"load_state_dict expected state[{name!r}] of shape {p.data.shape}, "
-                                 f"got {np.shape(state[name])}")
-        for name, p in named:
-            p.data[...] = state[name]
+        if not isinstance(state, dict):
+            raise TypeError(f"{who} expected state to be a dict with keys {names}, got {describe(state)}")
+        missing = [n for n in names if n not in state]
+        extra = [k for k in state if k not in names]
+        if missing or extra:
+            raise ValueError(f"{who} expected state with keys {names}, got {sorted(map(str, state))} "
+                             f"(missing {missing}, unexpected {extra})")
+        values = []
+        for name, p in named:  # check everything ...
+            value = state[name]
+            if value is None or isinstance(value, (str, bytes)):
+                raise TypeError(f"{who} expected state[{name!r}] to be an array of numbers, got {describe(value)}")
+            A = np.asarray(value) if not isinstance(value, np.ndarray) else value
+            if A.dtype == bool or not (np.issubdtype(A.dtype, np.integer) or np.issubdtype(A.dtype, np.floating)):
+                raise TypeError(f"{who} expected state[{name!r}] to be an array of real numbers, got dtype {A.dtype}")
+            if A.shape != p.data.shape:
+                raise ValueError(f"{who} expected state[{name!r}] of shape {p.data.shape}, got {A.shape}")
+            check_finite(f"state[{name!r}]", A, who=who)
+            values.append(A)
+        for (_, p), A in zip(named, values):  # ... then write
+            p.data[...] = A
 
     # --- modes ------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":

@@ -67,6 +67,13 @@ def mse_loss(pred, target, reduction: str = "mean") -> tuple[float, np.ndarray]:
     Williams (1986) and of the classic step-by-step example (notebook 04):
     the 1/2 cancels the 2 of the derivative.
 
+    Overflow, kept on purpose: the loss squares the difference, so once
+    :math:`|d|` exceeds about :math:`1.34 \times 10^{154}` (the square root of
+    the largest float) the loss is ``inf`` (numpy warns of the overflow) while
+    ``dout`` stays finite. That is the true value rounded, not an error:
+    ``fit`` reports such a loss as divergence with advice, which is what a
+    prediction that far off means.
+
     Args:
         pred: predictions, any shape, e.g. (N, C).
         target: same shape as ``pred`` (no broadcasting).
@@ -184,8 +191,13 @@ def cross_entropy_loss(logits, y) -> tuple[float, np.ndarray]:
         L = -\frac{1}{N}\sum_{n}\sum_{c} Y_{nc}\,\log P_{nc}, \qquad
         \frac{\partial L}{\partial Z} = \frac{P - Y}{N}
 
-    :math:`\log P` is computed as :math:`Z - \operatorname{lse}(Z)`
-    (:func:`~bptutor.activations.log_softmax`), finite for finite logits.
+    :math:`\log P` is computed as :math:`(Z - m) - \log S` with :math:`m` the
+    row maximum and :math:`S = \sum_c e^{Z_c - m}`, as in
+    :func:`~bptutor.activations.log_softmax`: ``[[1e16, 1e16]]`` with label 0
+    gives :math:`\ln 2` (``Z - lse(Z)`` would round it to 0). The loss is
+    finite for finite logits unless the true loss itself exceeds the float
+    range (a target class more than about :math:`1.8\times10^{308}` below the
+    maximum gives ``inf``); ``dout`` is always finite for finite logits.
 
     When is the fused gradient :math:`P - Y` valid? Only when (1) the softmax
     is applied to these logits inside the loss, so the model's last layer must
@@ -213,12 +225,16 @@ def cross_entropy_loss(logits, y) -> tuple[float, np.ndarray]:
     Y = _class_targets(y, N, C, who)
     Z64 = Z.astype(np.float64)
     # log_softmax(Z64) and softmax(Z64) step by step, sharing their first three steps:
-    m = np.max(Z64, axis=-1, keepdims=True)         # (N, 1) row maxima
-    E = np.exp(Z64 - m)                             # (N, C)
-    S = np.sum(E, axis=-1, keepdims=True)           # (N, 1)
-    loss = -np.sum(Y * (Z64 - (m + np.log(S)))) / N  # log P = Z - lse(Z)
-    dout = (E / S - Y) / N                          # P = E / S
-    return float(loss), dout.astype(Z.dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        m = np.max(Z64, axis=-1, keepdims=True)     # (N, 1) row maxima
+        shifted = Z64 - m                           # (N, C), <= 0; -inf only beyond the float range
+        E = np.exp(shifted)                         # (N, C)
+        S = np.sum(E, axis=-1, keepdims=True)       # (N, 1), in [1, C]
+        log_P = shifted - np.log(S)                 # (Z - m) - log S: keeps log S next to a huge m
+        # a class with zero target weight contributes 0 even where log P = -inf (0 * -inf would be NaN)
+        loss = -np.sum(np.where(Y > 0, Y * log_P, 0.0)) / N
+        dout = (E / S - Y) / N                      # P = E / S
+    return float(loss) + 0.0, dout.astype(Z.dtype, copy=False)  # + 0.0: a perfect fit is 0.0, not -0.0
 
 
 #: name -> loss function ``(pred, y) -> (loss, dout)``; ``fit`` accepts these names.

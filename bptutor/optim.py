@@ -96,12 +96,25 @@ def _check_eps(eps, who: str) -> float:
 
 # --- optimizers ---------------------------------------------------------------------
 class Optimizer(ABC):
-    """Base class: holds ``params`` and ``lr``; subclasses implement ``step``.
+    """Base class: holds ``params`` and ``lr``; subclasses implement ``_update``.
+
+    ``step()`` is the same for every optimizer and is the only public way to
+    update: it first checks the gradient of *every* parameter (see
+    :meth:`check_grads`) and only then calls the subclass's ``_update``, so a
+    bad gradient on the last parameter raises before the first one, or any
+    state (velocities, moments, Adam's ``t``), has changed. A subclass never
+    overrides ``step``.
 
     Args:
         params: list of ``Parameter`` and/or ``Value`` (e.g. ``model.parameters()``).
         lr: learning rate :math:`\\eta > 0`.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in vars(cls):
+            raise TypeError(f"{cls.__name__} overrides Optimizer.step; implement _update instead, so that "
+                            "step() checks every gradient before anything changes")
 
     def __init__(self, params, lr: float):
         who = type(self).__name__
@@ -116,9 +129,55 @@ class Optimizer(ABC):
             else:
                 p.grad = 0.0
 
-    @abstractmethod
+    def check_grads(self) -> None:
+        """Raise unless every parameter's ``.grad`` can be applied as it is; changes nothing.
+
+        For a ``Parameter``: an ndarray of exactly the parameter's shape (no
+        broadcasting: a (4,) gradient for a (3, 4) weight is refused, not
+        added to every row), of a real numeric dtype, all finite. For a
+        ``Value``: a finite real number. The learning rate must still be a
+        positive finite number (a schedule or a learner may have set it).
+
+        Raises:
+            TypeError: a gradient of the wrong kind or dtype.
+            ValueError: a wrong shape, NaN or infinity, or a bad ``lr``.
+        """
+        who = f"{type(self).__name__}.step"
+        check_float("lr", self.lr, minimum=0.0, strict_min=True, who=who)
+        for i, p in enumerate(self.params):
+            g, name = p.grad, f"params[{i}].grad"
+            if isinstance(p.data, np.ndarray):
+                if not isinstance(g, np.ndarray):
+                    raise TypeError(f"{who} expected {name} to be an array of shape {p.data.shape}, "
+                                    f"got {describe(g)}")
+                if g.shape != p.data.shape:
+                    raise ValueError(f"{who} expected {name} of shape {p.data.shape} (the parameter's "
+                                     f"shape; gradients are not broadcast), got {g.shape}")
+                if g.dtype == bool or not (np.issubdtype(g.dtype, np.integer)
+                                           or np.issubdtype(g.dtype, np.floating)):
+                    raise TypeError(f"{who} expected {name} to hold real numbers, got dtype {g.dtype}")
+                if not np.isfinite(g).all():
+                    bad = int(g.size - np.count_nonzero(np.isfinite(g)))
+                    raise ValueError(f"{who} expected {name} to be finite, got {bad} NaN or infinite "
+                                     f"entr{'y' if bad == 1 else 'ies'}; no parameter was changed")
+            else:
+                if isinstance(g, bool) or not isinstance(g, numbers.Real):
+                    raise TypeError(f"{who} expected {name} to be a real number, got {describe(g)}")
+                if not math.isfinite(g):
+                    raise ValueError(f"{who} expected {name} to be finite, got {g}; no parameter was changed")
+
     def step(self) -> None:
-        """Update every parameter in place from its ``.grad``."""
+        """Update every parameter in place from its ``.grad``: all gradients are checked first.
+
+        Raises:
+            TypeError, ValueError: from :meth:`check_grads`; then nothing has changed.
+        """
+        self.check_grads()
+        self._update()
+
+    @abstractmethod
+    def _update(self) -> None:
+        """The optimizer's rule, applied to gradients that :meth:`check_grads` accepted."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr:g})"
@@ -139,7 +198,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 0.01):
         super().__init__(params, lr)
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for p in self.params:
             _apply(p, -self.lr * p.grad)
 
@@ -173,7 +232,7 @@ class Momentum(Optimizer):
         self.momentum = _check_unit("momentum", momentum, type(self).__name__)
         self.velocity = [_zeros_like(p) for p in self.params]
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for p, v in zip(self.params, self.velocity):
             v *= self.momentum
             v -= self.lr * p.grad
@@ -206,7 +265,7 @@ class Nesterov(Momentum):
 
     # the same state and arguments as Momentum; only the step differs
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for p, v in zip(self.params, self.velocity):
             v *= self.momentum
             v -= self.lr * p.grad
@@ -241,7 +300,7 @@ class AdaGrad(Optimizer):
         self.eps = _check_eps(eps, type(self).__name__)
         self.sum_sq = [_zeros_like(p) for p in self.params]
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for p, G in zip(self.params, self.sum_sq):
             G += np.square(p.grad)
             _apply(p, -self.lr * p.grad / (np.sqrt(G) + self.eps))
@@ -277,7 +336,7 @@ class RMSProp(Optimizer):
         self.eps = _check_eps(eps, who)
         self.mean_sq = [_zeros_like(p) for p in self.params]
 
-    def step(self) -> None:
+    def _update(self) -> None:
         for p, s in zip(self.params, self.mean_sq):
             s *= self.rho
             s += (1.0 - self.rho) * np.square(p.grad)
@@ -324,7 +383,7 @@ class Adam(Optimizer):
         # working space for step(), so that it allocates no parameter-sized temporaries
         self._scratch = [(_zeros_like(p), _zeros_like(p)) for p in self.params]
 
-    def step(self) -> None:
+    def _update(self) -> None:
         self.t += 1
         c1 = 1.0 - self.beta1 ** self.t  # bias corrections
         c2 = 1.0 - self.beta2 ** self.t

@@ -114,20 +114,23 @@ class History:
 
 # --- mini-batches ---------------------------------------------------------------------------------
 
-def _check_pair(X, y, who: str) -> tuple:
+def _check_pair(X, y, who: str, xname: str = "X", yname: str = "y") -> tuple:
     """``X`` and ``y`` as arrays with the same number of rows; ndarrays (and memmaps) are not copied."""
     if not isinstance(X, np.ndarray):
-        X = as_array("X", X, who=who)
+        X = as_array(xname, X, who=who)
     elif not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise TypeError(f"{who} expected X to be an array of numbers, got dtype {X.dtype}")
+        raise TypeError(f"{who} expected {xname} to be an array of numbers, got dtype {X.dtype}")
     if X.ndim == 0 or X.shape[0] == 0:
-        raise ValueError(f"{who} expected X with at least one row, got shape {X.shape}")
+        raise ValueError(f"{who} expected {xname} with at least one row, got shape {X.shape}")
     if isinstance(y, (str, bytes)) or y is None:
-        raise TypeError(f"{who} expected y to be an array, got {describe(y)}")
+        raise TypeError(f"{who} expected {yname} to be an array, got {describe(y)}")
     if not isinstance(y, np.ndarray):
         y = np.asarray(y)
     if y.ndim == 0 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"{who} expected y with {X.shape[0]} rows (one per row of X), got shape {y.shape}")
+        raise ValueError(f"{who} expected {yname} with {X.shape[0]} rows (one per row of {xname}), "
+                         f"got shape {y.shape}")
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise TypeError(f"{who} expected {yname} to be an array of numbers, got dtype {y.dtype}")
     return X, y
 
 
@@ -336,11 +339,16 @@ def evaluate(model, loss, X, y) -> dict:
     Returns:
         ``{"loss": float, "accuracy": float}`` (accuracy NaN for regression targets;
         the threshold rule is in the module docstring).
+
+    Raises:
+        ValueError: in-memory ``X`` or ``y`` holds NaN or infinity (a NaN loss
+            and an accuracy of such data would mean nothing); memmaps are not scanned.
     """
     who = "evaluate"
     _check_model(model, who)
     loss_fn, threshold = _resolve_loss(loss, model, who)
     X, y = _check_pair(X, y, who)
+    _check_data_finite(X, y, who)
     return _evaluate(model, loss_fn, threshold, _target_kind(y), X, y)
 
 
@@ -366,12 +374,63 @@ def _check_optimizer(optimizer, model, who: str) -> None:
                          f"create it with model.parameters()")
 
 
-def _check_validation(validation, who: str):
+def _check_validation(validation, X, who: str):
+    """``(X_val, y_val)`` checked as arrays whose rows have the shape of ``X``'s, all finite; or None."""
     if validation is None:
         return None
     if not (isinstance(validation, tuple) and len(validation) == 2):
         raise TypeError(f"{who} expected validation to be a pair (X_val, y_val) or None, got {describe(validation)}")
-    return _check_pair(*validation, who=f"{who} validation:")
+    X_val, y_val = _check_pair(*validation, who=f"{who} (validation data)", xname="X_val", yname="y_val")
+    if X_val.shape[1:] != X.shape[1:]:
+        raise ValueError(f"{who} (validation data) expected X_val with rows of shape {X.shape[1:]} like "
+                         f"the training X, got shape {X_val.shape}")
+    _check_data_finite(X_val, y_val, f"{who} (validation data)", names=("X_val", "y_val"))
+    return X_val, y_val
+
+
+def _modules(model) -> list:
+    """``model`` and every module inside it, depth first."""
+    out, stack = [], [model]
+    while stack:
+        module = stack.pop()
+        out.append(module)
+        stack.extend(m for _, m in reversed(getattr(module, "_modules", [])))
+    return out
+
+
+def _output_shape(model, X) -> tuple:
+    """The shape of one row of the model's output, from a forward pass on ``X[:1]`` in eval mode.
+
+    Every module's attributes (caches, dropout masks, the train/eval flag) are
+    put back afterwards, so the probe leaves the model exactly as it was.
+    """
+    saved = [(m, dict(vars(m))) for m in _modules(model)]
+    try:
+        model.eval()
+        out = np.asarray(model.forward(np.asarray(X[:1])))
+    finally:
+        for m, attrs in saved:
+            vars(m).clear()
+            vars(m).update(attrs)
+    return out.shape[1:]
+
+
+def _check_targets(loss_name, loss_fn, out_shape: tuple, y, who: str, yname: str) -> None:
+    """Run a named loss's own target checks on all of ``y`` (against a zero prediction), before training.
+
+    Labels outside the classes, a wrong width or targets outside [0, 1] are
+    then found before the first update, not in the batch that holds them.
+    A loss given as a function is not probed (its checks are its own).
+    """
+    if loss_name is None:
+        return
+    y = np.asarray(y)
+    with np.errstate(all="ignore"):
+        try:
+            loss_fn(np.zeros((y.shape[0],) + tuple(out_shape)), y)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{who} found a problem with {yname} before training, for the model's output "
+                            f"of {(y.shape[0],) + tuple(out_shape)}: {exc}") from None
 
 
 def _check_callbacks(callbacks, who: str) -> tuple:
@@ -394,12 +453,13 @@ def _check_regularizer(regularizer, who: str):
     return regularizer
 
 
-def _check_data_finite(X, y, who: str) -> None:
+def _check_data_finite(X, y, who: str, names=("X", "y")) -> None:
     """In-memory data must be finite (a NaN input would look like divergence); memmaps are not scanned."""
-    for name, A in (("X", X), ("y", y)):
+    for name, A in zip(names, (X, y)):
         if not isinstance(A, np.memmap) and np.issubdtype(A.dtype, np.floating) and not np.all(np.isfinite(A)):
             bad = int(A.size - np.count_nonzero(np.isfinite(A)))
-            raise ValueError(f"{who} expected {name} to be finite, got {bad} NaN or infinite entries")
+            raise ValueError(f"{who} expected {name} to be finite, got {bad} NaN or infinite entr"
+                             f"{'y' if bad == 1 else 'ies'}")
 
 
 class _Loop:
@@ -552,8 +612,18 @@ def fit(model, loss, optimizer, X, y, *, epochs: int = 100, batch_size: int | No
             exceeded 1000 x max(first batch loss, 1); raised before that update.
             (numpy's overflow warnings are silenced during the steps: this
             one message explains them.)
-        ValueError: in-memory ``X`` or ``y`` holds NaN or infinity (checked up
-            front), or a streamed batch does (checked when its loss is not finite).
+        TrainingDiverged: also when the validation loss after an epoch is NaN
+            or infinite: it is refused, not recorded. That epoch's updates
+            stay applied (the parameters are finite; the model that gave the
+            NaN is there to inspect).
+        ValueError, TypeError: any bad argument, all found before the first
+            update, so a failed call changes nothing: in-memory ``X``, ``y``,
+            ``X_val`` or ``y_val`` holding NaN or infinity; validation rows of
+            another width than ``X``'s; for a loss given by name, any target
+            of the whole training set or of the validation data that the loss
+            refuses (a label outside the classes, a wrong width), checked
+            against the output of one probe forward pass in eval mode. A
+            streamed (memmap) batch with NaN is found when its loss is not finite.
     """
     who = "fit"
     _check_model(model, who)
@@ -563,7 +633,7 @@ def fit(model, loss, optimizer, X, y, *, epochs: int = 100, batch_size: int | No
     _check_data_finite(X, y, who)
     epochs = check_int("epochs", epochs, minimum=1, who=who)
     batch_size = _check_batch_size(batch_size, who)
-    validation = _check_validation(validation, who)
+    validation = _check_validation(validation, X, who)
     callbacks = _check_callbacks(callbacks, who)
     if not isinstance(progress, bool):
         raise TypeError(f"{who} expected progress to be True or False, got {describe(progress)}")
@@ -574,6 +644,15 @@ def fit(model, loss, optimizer, X, y, *, epochs: int = 100, batch_size: int | No
         plateau_patience = check_int("plateau_patience", plateau_patience, minimum=1, who=who)
     plateau_rtol = check_float("plateau_rtol", plateau_rtol, minimum=0.0, maximum=1.0, strict_max=True, who=who)
     regularizer = _check_regularizer(regularizer, who)
+    # every target is checked against the model's output before the first update (one probe row)
+    loss_name = loss if isinstance(loss, str) else None
+    try:
+        out_shape = _output_shape(model, X)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{who}: the model does not accept the training X: {exc}") from None
+    _check_targets(loss_name, loss_fn, out_shape, y, who, "the training targets y")
+    if validation is not None:
+        _check_targets(loss_name, loss_fn, out_shape, validation[1], who, "the validation targets y_val")
 
     loop = _Loop(model, loss_fn, optimizer, regularizer, threshold, _target_kind(y))
     val_kind = None if validation is None else _target_kind(validation[1])
@@ -590,6 +669,10 @@ def fit(model, loss, optimizer, X, y, *, epochs: int = 100, batch_size: int | No
             history.train_acc.append(train_acc)
             if validation is not None:
                 scores = _evaluate(model, loss_fn, threshold, val_kind, *validation)
+                if not math.isfinite(scores["loss"]):
+                    raise TrainingDiverged(epoch, loop.step, optimizer.lr, scores["loss"],
+                                           f"the validation loss became {scores['loss']} after this epoch "
+                                           f"(the training loss was {train_loss:.4g})")
                 logs["val_loss"], logs["val_acc"] = scores["loss"], scores["accuracy"]
                 history.val_loss.append(logs["val_loss"])
                 history.val_acc.append(logs["val_acc"])

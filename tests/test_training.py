@@ -421,7 +421,7 @@ def test_nan_in_streamed_data_is_blamed_on_the_data(tmp_path):
     X[3, 1] = np.nan
     model = mlp((2, 4, 2))
     opt = SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match=r"fit expected X to be finite, got 1 NaN or infinite entries"):
+    with pytest.raises(ValueError, match=r"fit expected X to be finite, got 1 NaN or infinite entry"):
         fit(model, "cross_entropy", opt, X, y, epochs=1, progress=False)
     mm = to_memmap(X, tmp_path / "bad.npy")  # memmaps are not scanned up front
     with pytest.raises(ValueError, match=r"fit found NaN or infinite values in X in the batch of epoch 0, "
@@ -460,7 +460,7 @@ def _bad_fit_calls():
         (dict(ok, model=lambda X: X), TypeError, r"fit expected model to be a bptutor Module"),
         (dict(ok, validation=X), TypeError, r"fit expected validation to be a pair \(X_val, y_val\) or None"),
         (dict(ok, validation=(X, y[:2])), ValueError,
-         r"fit validation: expected y with 4 rows \(one per row of X\), got shape \(2,\)"),
+         r"fit \(validation data\) expected y_val with 4 rows \(one per row of X_val\), got shape \(2,\)"),
         (dict(ok, callbacks=[object()]), TypeError, r"fit expected callbacks\[0\] to have a method "
                                                     r"on_epoch_end\(model, epoch, logs\) -> bool"),
         (dict(ok, callbacks=EarlyStopping()), TypeError, r"fit expected callbacks to be a list"),
