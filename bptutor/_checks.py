@@ -160,3 +160,54 @@ def check_labels(name: str, y, n_classes: int | None = None, n: int | None = Non
         hi = "" if n_classes is None else f" to {n_classes - 1}"
         raise ValueError(f"{prefix}expected {name} in the range 0{hi}, got values from {A.min()} to {A.max()}")
     return A.astype(np.int64, copy=False)
+
+
+def check_option(name: str, value, options, who: str = ""):
+    """Return ``value`` if it is one of ``options`` (compared with ``==``, same type), else raise.
+
+    Unlike :func:`check_choice` the choices are listed in their given order
+    (the order a dropdown shows) and a value of the wrong type (``16`` where
+    text is expected, ``True`` where 0 or 1 is) is a ``TypeError``.
+    """
+    prefix = f"{who} " if who else ""
+    options = list(options)
+    shown = ", ".join(repr(o) for o in options)
+    kinds = {numbers.Integral if type(o) is int else type(o) for o in options}
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, tuple(kinds)):
+        raise TypeError(f"{prefix}expected {name} to be one of {shown}, got {describe(value)} "
+                        f"of type {type(value).__name__}")
+    if value not in options:
+        raise ValueError(f"{prefix}expected {name} to be one of {shown}, got {value!r}")
+    return value
+
+
+def check_in_range(name: str, value, low, high, who: str = "", integer: bool = False):
+    """Return ``value`` if it is a number (an integer when ``integer``) in ``[low, high]``, else raise.
+
+    For keyword arguments of the widget builders: a value outside a slider's
+    range is refused with the range in the message, never clamped silently.
+    """
+    prefix = f"{who} " if who else ""
+    kind = "an integer" if integer else "a real number"
+    ok_type = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, ok_type):
+        raise TypeError(f"{prefix}expected {name} to be {kind} from {low:g} to {high:g}, got {describe(value)}")
+    if not (np.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{prefix}expected {name} from {low:g} to {high:g} (the control's range), "
+                         f"got {value:g}")
+    return int(value) if integer else float(value)
+
+
+def check_path(name: str, value, who: str = "") -> str:
+    """Return ``value`` as a path string if it is a ``str`` or ``os.PathLike`` (not bytes), else ``TypeError``."""
+    import os
+
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        prefix = f"{who} " if who else ""
+        raise TypeError(f"{prefix}expected {name} to be a file path (str or pathlib.Path), got {describe(value)}")
+    if not value:
+        prefix = f"{who} " if who else ""
+        raise ValueError(f"{prefix}expected {name} to be a file path, got an empty string")
+    return value

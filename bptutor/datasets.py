@@ -33,7 +33,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from ._checks import as_array, check_float, check_int, check_labels, check_rng, describe
+from ._checks import as_array, check_float, check_int, check_labels, check_path, check_rng, describe
 
 #: SHA-256 of ``data/digits.npz``; :func:`load_digits` refuses a file with another hash.
 DIGITS_SHA256 = "b2dab7b501728c22e9119ad76740b2e17c77a231e42d1e592380d90886f1a05e"
@@ -276,12 +276,14 @@ def _read_digits_bytes(path) -> tuple[bytes, str]:
                                     "package bptutor.data (data/ in the repository) is missing; restore it "
                                     "with `git checkout data/digits.npz` or reinstall bptutor")
         return resource.read_bytes(), where
-    where = os.fspath(path)
+    where = check_path("path", path, who="load_digits")
     try:
         with open(where, "rb") as fh:
             return fh.read(), where
     except FileNotFoundError:
-        raise FileNotFoundError(f"load_digits could not find {where}: no such file") from None
+        raise FileNotFoundError(f"load_digits could not find path {where}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"load_digits expected path to be the digits .npz file, got the folder {where!r}") from None
 
 
 def load_digits(path=None) -> tuple[np.ndarray, np.ndarray]:
@@ -398,11 +400,22 @@ def to_memmap(X, path) -> np.memmap:
         a read-only ``np.memmap`` of ``X``'s shape and dtype float32.
     """
     X = as_array("X", X, who="to_memmap", dtype=np.float32)
-    out = np.lib.format.open_memmap(os.fspath(path), mode="w+", dtype=np.float32, shape=X.shape)
-    out[...] = X
-    out.flush()
-    del out  # closes the writable map before the read-only one opens
-    return np.load(os.fspath(path), mmap_mode="r")
+    path = check_path("path", path, who="to_memmap")
+    if os.path.isdir(path):
+        raise ValueError(f"to_memmap expected path to be a file to write, got the folder {path!r}")
+    # written to a temporary file beside the target, then moved into place: a failed
+    # write never leaves a half-written file under the name the caller gave
+    tmp = f"{path}.tmp-{os.getpid()}.npy"
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=X.shape)
+        out[...] = X
+        out.flush()
+        del out  # closes the writable map before the read-only one opens
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return np.load(path, mmap_mode="r")
 
 
 def digits_memmap(path) -> tuple[np.memmap, np.ndarray]:
@@ -414,5 +427,6 @@ def digits_memmap(path) -> tuple[np.memmap, np.ndarray]:
     Returns:
         ``X`` a read-only ``np.memmap`` (1797, 64) float32 with values 0..16 and ``y`` (1797,) int64.
     """
+    check_path("path", path, who="digits_memmap")
     X, y = load_digits()
     return to_memmap(X, path), y

@@ -216,9 +216,12 @@ def _loss_callable(loss_fn, y, out_shape: tuple, rng) -> Callable:
 
 
 def _loss_and_grad(result, shape: tuple, what: str) -> tuple[float, np.ndarray]:
-    if not (isinstance(result, tuple) and len(result) == 2 and np.shape(result[1]) == shape):
+    if not (isinstance(result, tuple) and len(result) == 2):
         raise TypeError(f"grad_check expected {what} to return (loss, gradient) with the gradient of shape "
                         f"{shape}, got {describe(result)}")
+    if np.shape(result[1]) != shape:
+        raise ValueError(f"grad_check expected {what} to return (loss, gradient) with the gradient of shape "
+                         f"{shape}, got a gradient of shape {np.shape(result[1])}")
     return _scalar(result[0], "grad_check"), np.asarray(result[1], dtype=np.float64)
 
 
@@ -233,8 +236,8 @@ def _check_module(module: Module, X: np.ndarray, loss_fn, y, h: float, rng):
         out = module.forward(Xv)
         return _loss_and_grad(compute(out), np.shape(out), "loss_fn")
 
+    _, dout = loss_at(X)  # a loss_fn returning a bad gradient raises here, before any .grad changes
     module.zero_grad()
-    _, dout = loss_at(X)
     dX = module.backward(dout)
     pairs = [(name, p.grad.copy(), numerical_gradient(lambda _: loss_at(X)[0], p.data, h))
              for name, p in module.named_parameters()]
@@ -276,6 +279,7 @@ def grad_check(target, X, loss_fn=None, y=None, *, h: float = 1e-5, threshold: f
         :class:`GradCheckReport`; ``print(report)`` explains it.
     """
     threshold = check_float("threshold", threshold, minimum=0.0, strict_min=True, who="grad_check")
+    h = check_float("h", h, minimum=0.0, strict_min=True, who="grad_check")
     X = as_array("X", X, who="grad_check").astype(np.float64, copy=True)
     if X.size == 0:
         raise ValueError(f"grad_check expected a non-empty X, got shape {X.shape}")

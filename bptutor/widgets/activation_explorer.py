@@ -101,4 +101,11 @@ def explore_activation(name: str = "sigmoid", x: float = 0.0, weight: float = 1.
     Controls: ``name``, ``x`` (the pre-activation), ``weight`` (typical weight size),
     ``depth``. ``state`` is :func:`activation_profile`'s result.
     """
+    # imported here so the builder's checks stay in one place (the module's imports are shared)
+    from .._checks import check_in_range, check_option
+    who = "explore_activation"
+    check_option("name", name, ACTIVATION_NAMES, who=who)
+    check_in_range("x", x, -6.0, 6.0, who=who)
+    check_in_range("weight", weight, 0.0, 4.0, who=who)
+    check_in_range("depth", depth, 1, 50, who=who, integer=True)
     return ActivationExplorer(name, x, weight, depth)

@@ -234,4 +234,9 @@ def explore_backward(expression: str = next(iter(EXPRESSIONS)), step: int = 0) -
     shows its data and its gradient so far. ``state`` holds ``step``, ``node``
     and ``grads`` (name -> gradient after this step).
     """
+    # imported here so the builder's checks stay in one place (the module's imports are shared)
+    from .._checks import check_in_range, check_option
+    who = "explore_backward"
+    check_option("expression", expression, EXPRESSIONS, who=who)
+    check_in_range("step", step, 0, len(_cached_trace(expression).steps), who=who, integer=True)
     return BackwardExplorer(expression, step)

@@ -294,4 +294,20 @@ def explore_learning_rate(dataset: str = "two moons", hidden: str = "16, 16",
     ``kind`` (see :func:`classify_run`), ``message``, ``step`` (of divergence),
     ``losses`` and ``accuracy``.
     """
+    # imported here so the builder's checks stay in one place (the module's imports are shared)
+    from .._checks import check_in_range, check_option
+    who = "explore_learning_rate"
+    check_option("dataset", dataset, LR_DATASETS, who=who)
+    if not isinstance(hidden, str):
+        raise TypeError(f"{who} expected hidden to be text such as '16, 16' (1 to 4 layers of 1 to 256 "
+                        f"units), got {describe(hidden)}")
+    try:
+        parse_hidden(hidden)
+    except ValueError:
+        raise ValueError(f"{who} expected hidden to be text such as '16, 16' (1 to 4 layers of 1 to 256 "
+                         f"units), got {hidden!r}") from None
+    check_option("optimizer", optimizer, OPTIMIZER_LABELS, who=who)
+    check_in_range("lr", lr, 1e-4, 10.0, who=who)
+    check_in_range("epochs", epochs, 10, 500, who=who, integer=True)
+    check_in_range("seed", seed, 0, 10_000, who=who, integer=True)
     return LearningRateExplorer(dataset, hidden, optimizer, lr, epochs, seed)

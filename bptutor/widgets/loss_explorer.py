@@ -94,4 +94,9 @@ def explore_loss(p: float = 0.3, target: int = 1) -> LossExplorer:
 
     Controls: ``p`` and ``target`` (0 or 1). ``state`` is :func:`compare_losses`'s result.
     """
+    # imported here so the builder's checks stay in one place (the module's imports are shared)
+    from .._checks import check_in_range, check_option
+    who = "explore_loss"
+    check_in_range("p", p, 0.001, 0.999, who=who)
+    check_option("target", target, (0, 1), who=who)
     return LossExplorer(p, target)

@@ -276,4 +276,14 @@ def explore_optimizers(surface: str = "quadratic", condition: float = 10.0, lr: 
     ``state`` holds ``final`` (f at the end per optimizer, None when diverged),
     ``diverged`` (step or None) and ``best``.
     """
+    # imported here so the builder's checks stay in one place (the module's imports are shared)
+    from .._checks import check_in_range, check_option
+    who = "explore_optimizers"
+    check_option("surface", surface, SURFACES, who=who)
+    check_in_range("condition", condition, 1.0, 1000.0, who=who)
+    if lr is not None:
+        check_in_range("lr", lr, 1e-4, 1.0, who=who)
+    check_in_range("beta1", beta1, 0.0, 0.99, who=who)
+    check_in_range("beta2", beta2, 0.5, 0.999, who=who)
+    check_in_range("steps", steps, 10, 300, who=who, integer=True)
     return OptimizerExplorer(surface, condition, tuple(OPTIMIZER_LABELS), lr, beta1, beta2, steps)

@@ -167,4 +167,12 @@ def explore_regularization(penalty: str = "none", lam: float = 1e-2, dropout: fl
     and test error per epoch, the fitted curve and the weight histogram. ``state``
     holds ``kind``, ``train_mse``, ``test_mse`` and ``weights``.
     """
+    # imported here so the builder's checks stay in one place (the module's imports are shared)
+    from .._checks import check_in_range, check_option
+    who = "explore_regularization"
+    check_option("penalty", penalty, PENALTIES, who=who)
+    check_in_range("lam", lam, 1e-5, 1.0, who=who)
+    check_in_range("dropout", dropout, 0.0, 0.8, who=who)
+    check_in_range("epochs", epochs, 50, 1000, who=who, integer=True)
+    check_in_range("seed", seed, 0, 10_000, who=who, integer=True)
     return RegularizationExplorer(penalty, lam, dropout, epochs, seed)
