@@ -50,7 +50,9 @@ def write(path, cells):
 
 @pytest.fixture
 def source(tmp_path):
-    return write(tmp_path / "04_backward.ipynb", [
+    # the sources sit in their own folder: an edition may not be written inside it
+    (tmp_path / "src").mkdir()
+    return write(tmp_path / "src" / "04_backward.ipynb", [
         nbformat.v4.new_markdown_cell("# Backward pass\nThe markers `### BEGIN SOLUTION` live in code cells."),
         code(EXERCISE, [stream("defined\n")], 1),
         code(CHECK, [stream("✔ linear_backward: passed\n")], 2),
@@ -74,7 +76,8 @@ def test_student_edition_removes_solutions_keeping_the_markers_indentation(sourc
                         "    # YOUR CODE HERE\n"
                         '    raise NotImplementedError("Exercise: write the body of linear_backward")\n'
                         "    return dX, dW, db")
-    assert cells[3].source == ("x = 1\n# YOUR CODE HERE\n"
+    assert cells[2].source == CHECK and cells[3].metadata["nbgrader"]["grade"]  # the autograder test
+    assert cells[4].source == ("x = 1\n# YOUR CODE HERE\n"
                                'raise NotImplementedError("Exercise: write your code here, then run the check '
                                'cell below")\nprint(y)')
 
@@ -82,11 +85,12 @@ def test_student_edition_removes_solutions_keeping_the_markers_indentation(sourc
 def test_student_edition_clears_outputs_and_keeps_other_cells(source, tmp_path):
     original = read(source).cells
     cells = read(make_student_notebook(source, tmp_path / "s.ipynb")).cells
-    assert [c.cell_type for c in cells] == ["markdown", "code", "code", "code", "code"]
+    # one autograder test cell (nbgrader) is inserted after the check cell
+    assert [c.cell_type for c in cells] == ["markdown", "code", "code", "code", "code", "code"]
     assert all(c.outputs == [] and c.execution_count is None for c in cells if c.cell_type == "code")
     assert cells[0].source == original[0].source          # markdown untouched, even with marker text
     assert cells[2].source == CHECK                        # the check cell is kept as it was
-    assert cells[4].source == "print('try it yourself')"   # student-only cells stay
+    assert cells[5].source == "print('try it yourself')"   # student-only cells stay
     assert all("answer key" not in c.source for c in cells)  # instructor-only cells go
 
 
@@ -139,18 +143,18 @@ def test_strip_solutions_on_its_own():
 def test_instructor_edition_keeps_solutions_and_outputs(source, tmp_path):
     original = read(source).cells
     cells = read(make_instructor_notebook(source, tmp_path / "i.ipynb")).cells
-    assert len(cells) == 5 and all("try it yourself" not in c.source for c in cells)
+    assert len(cells) == 6 and all("try it yourself" not in c.source for c in cells)  # + the autograder test
     assert cells[1].source == EXERCISE and cells[1].outputs == original[1].outputs
-    assert cells[2].execution_count == 2 and cells[4].source == "print('answer key')"
+    assert cells[2].execution_count == 2 and cells[5].source == "print('answer key')"
     kept = read(make_instructor_notebook(source, tmp_path / "j.ipynb", strip_student_only=False)).cells
-    assert len(kept) == 6
+    assert len(kept) == 7
 
 
 def test_build_edition_over_a_folder(source, tmp_path):
-    other = write(tmp_path / "01_forward.ipynb", [code(TOP_LEVEL, [stream("2\n")])])
-    (tmp_path / ".ipynb_checkpoints").mkdir()
-    write(tmp_path / ".ipynb_checkpoints" / "01_forward-checkpoint.ipynb", [code("### BEGIN SOLUTION")])
-    written = build_edition(tmp_path, tmp_path / "build" / "student")
+    other = write(tmp_path / "src" / "01_forward.ipynb", [code(TOP_LEVEL, [stream("2\n")])])
+    (tmp_path / "src" / ".ipynb_checkpoints").mkdir()
+    write(tmp_path / "src" / ".ipynb_checkpoints" / "01_forward-checkpoint.ipynb", [code("### BEGIN SOLUTION")])
+    written = build_edition(tmp_path / "src", tmp_path / "build" / "student")
     assert [p.name for p in written] == [other.name, source.name]
     assert "y = x + 1" not in read(written[0]).cells[0].source
     with pytest.raises(ValueError, match="edition"):
@@ -158,29 +162,32 @@ def test_build_edition_over_a_folder(source, tmp_path):
 
 
 def test_a_malformed_notebook_stops_the_build_before_anything_is_written(tmp_path):
-    write(tmp_path / "a.ipynb", [code("fine = 1")])
-    write(tmp_path / "b.ipynb", [code("### BEGIN SOLUTION")])
+    (tmp_path / "src").mkdir()
+    write(tmp_path / "src" / "a.ipynb", [code("fine = 1")])
+    write(tmp_path / "src" / "b.ipynb", [code("### BEGIN SOLUTION")])
     with pytest.raises(ValueError, match="b.ipynb: cell 0"):
-        build_edition(tmp_path, tmp_path / "out")
+        build_edition(tmp_path / "src", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
 def test_cli(source, tmp_path, capsys):
-    assert main([str(tmp_path), "--out", str(tmp_path / "build" / "student")]) == 0
+    assert main([str(tmp_path / "src"), "--out", str(tmp_path / "build" / "student")]) == 0
     assert "1 student notebook in" in capsys.readouterr().out
     assert (tmp_path / "build" / "student" / source.name).exists()
     assert main([str(source), "--out", str(tmp_path / "teach"), "--edition", "instructor"]) == 0
     assert read(tmp_path / "teach" / source.name).cells[1].source == EXERCISE
-    assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 1
+    assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
 
 def test_cli_as_a_module(tmp_path):
     # one subprocess (they are slow): `python -m` runs main() and passes its exit status on
-    write(tmp_path / "z.ipynb", [code("### END SOLUTION")])
-    command = [sys.executable, "-m", "bptutor.editions", str(tmp_path), "--out", str(tmp_path / "o")]
+    (tmp_path / "src").mkdir()
+    write(tmp_path / "src" / "z.ipynb", [code("### END SOLUTION")])
+    command = [sys.executable, "-m", "bptutor.editions", str(tmp_path / "src"), "--out", str(tmp_path / "o")]
     failed = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
-    assert failed.returncode == 1 and "z.ipynb: cell 0" in failed.stderr and not (tmp_path / "o").exists()
+    assert failed.returncode == 2 and "z.ipynb: cell 0" in failed.stderr and not (tmp_path / "o").exists()
+    assert "Traceback" not in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
 
 
 def test_missing_nbformat_gives_a_clear_error(monkeypatch, tmp_path):
