@@ -267,7 +267,14 @@ class Linear(Module):
         return layer
 
     def forward(self, X) -> np.ndarray:
-        """``Y = X @ W + b``: X (N, D) -> Y (N, H); caches X for the backward pass."""
+        """``Y = X @ W + b``: X (N, D) -> Y (N, H); caches X for the backward pass.
+
+        NaN and infinity in ``X`` pass through (the rows they are in come out
+        NaN or inf) without an error, on purpose: scanning every batch would
+        cost a pass over the data in every layer, and a diverging run must
+        reach the loss, where ``fit`` explains it. ``fit`` and ``evaluate``
+        check their in-memory data for NaN once, up front.
+        """
         X = as_array("X", X, who=repr(self))
         check_shape("X", X, ("N", self.in_features), who=repr(self))
         self._cache = X

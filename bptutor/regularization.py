@@ -34,6 +34,9 @@ def weights_only(named_params) -> list:
     """
     if isinstance(named_params, Module):
         named_params = named_params.named_parameters()
+    if isinstance(named_params, (str, bytes)) or not hasattr(named_params, "__iter__"):
+        raise TypeError("weights_only expected named_params to be a Module or a list of (name, Parameter) "
+                        f"pairs, got {describe(named_params)}")
     out = []
     for i, item in enumerate(named_params):
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):

@@ -83,6 +83,22 @@ class TrainingDiverged(RuntimeError):
         return (type(self), (self.epoch, self.step, self.lr, self.loss, self.reason))
 
 
+class ValidationDiverged(TrainingDiverged):
+    """The validation loss after an epoch was NaN or infinite; :func:`fit` refuses to record it.
+
+    Unlike its parent, the epoch's updates *were* applied (the training
+    losses were finite and the parameters are); the attributes are the same.
+    """
+
+    def __init__(self, epoch: int, step: int, lr: float, loss: float, reason: str = ""):
+        self.epoch, self.step, self.lr, self.loss, self.reason = epoch, step, lr, loss, reason
+        RuntimeError.__init__(
+            self, f"fit stopped after epoch {epoch}: {reason or f'the validation loss became {loss}'}. "
+                  f"This epoch's updates are kept (its training losses and the parameters are finite). The model's "
+                  f"outputs on X_val overflow: X_val may be on a far larger scale than the training X, or the "
+                  f"weights have grown too large; try a smaller learning rate, e.g. lr = {lr / 10:g}.")
+
+
 @dataclass
 class History:
     """What :func:`fit` recorded, one entry per epoch unless said otherwise.
@@ -612,10 +628,10 @@ def fit(model, loss, optimizer, X, y, *, epochs: int = 100, batch_size: int | No
             exceeded 1000 x max(first batch loss, 1); raised before that update.
             (numpy's overflow warnings are silenced during the steps: this
             one message explains them.)
-        TrainingDiverged: also when the validation loss after an epoch is NaN
-            or infinite: it is refused, not recorded. That epoch's updates
-            stay applied (the parameters are finite; the model that gave the
-            NaN is there to inspect).
+        ValidationDiverged: (a ``TrainingDiverged``) the validation loss after
+            an epoch is NaN or infinite: it is refused, not recorded. That
+            epoch's updates stay applied (the parameters are finite; the model
+            that gave the NaN is there to inspect).
         ValueError, TypeError: any bad argument, all found before the first
             update, so a failed call changes nothing: in-memory ``X``, ``y``,
             ``X_val`` or ``y_val`` holding NaN or infinity; validation rows of
@@ -670,7 +686,7 @@ def fit(model, loss, optimizer, X, y, *, epochs: int = 100, batch_size: int | No
             if validation is not None:
                 scores = _evaluate(model, loss_fn, threshold, val_kind, *validation)
                 if not math.isfinite(scores["loss"]):
-                    raise TrainingDiverged(epoch, loop.step, optimizer.lr, scores["loss"],
+                    raise ValidationDiverged(epoch, loop.step, optimizer.lr, scores["loss"],
                                            f"the validation loss became {scores['loss']} after this epoch "
                                            f"(the training loss was {train_loss:.4g})")
                 logs["val_loss"], logs["val_acc"] = scores["loss"], scores["accuracy"]

@@ -1,4 +1,6 @@
 """Tests for bptutor.editions: student and instructor notebooks from one source."""
+import base64
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -196,3 +198,146 @@ def test_missing_nbformat_gives_a_clear_error(monkeypatch, tmp_path):
         make_student_notebook(tmp_path / "a.ipynb", tmp_path / "b.ipynb")
     assert strip_solutions("x = 1") == "x = 1"  # the pure text function needs no nbformat
     assert editions.BEGIN == "### BEGIN SOLUTION"
+
+
+# --- editions an instructor can hand out -----------------------------------------------------------
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course folder like the repository's: notebooks/ beside figures/, a figure linked as ../figures/x.png."""
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "curve.png").write_bytes(PNG)
+    (tmp_path / "notebooks").mkdir()
+    intro = nbformat.v4.new_markdown_cell('See ![the curve](../figures/curve.png) and <img src="../figures/curve.png">'
+                                          " and ![web](https://example.org/a.png).")
+    timed = code("import numpy as np", [stream("\n")], 1)
+    timed.metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00Z"}
+    timed.metadata["ExecuteTime"] = {"end_time": "2026-01-01T00:00:01Z"}
+    nb = nbformat.v4.new_notebook(cells=[intro, timed, code(EXERCISE, [], 2), code(CHECK, [stream("ok\n")], 3),
+                                         code("print(check_linear_backward(linear_backward))", [], 4)])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nbformat.write(nb, str(tmp_path / "notebooks" / "04_backward.ipynb"))
+    return tmp_path / "notebooks" / "04_backward.ipynb"
+
+
+@pytest.mark.parametrize("edition", ["student", "instructor"])
+def test_figures_are_embedded_so_links_work_anywhere(course, tmp_path, edition):
+    make = make_student_notebook if edition == "student" else make_instructor_notebook
+    cell = read(make(course, tmp_path / "elsewhere" / "deep" / "04.ipynb")).cells[0]
+    assert cell.source == ('See ![the curve](attachment:curve.png) and <img src="attachment:curve.png"> '
+                           "and ![web](https://example.org/a.png).")
+    assert base64.b64decode(cell.attachments["curve.png"]["image/png"]) == PNG
+
+
+def test_a_missing_figure_is_refused_naming_the_cell(course, tmp_path):
+    (course.parent.parent / "figures" / "curve.png").unlink()
+    with pytest.raises(ValueError, match=r"04_backward.ipynb: cell 0: the image '../figures/curve.png' does not exist"):
+        make_student_notebook(course, tmp_path / "out.ipynb")
+    assert not (tmp_path / "out.ipynb").exists()
+
+
+@pytest.mark.parametrize("edition", ["student", "instructor"])
+def test_no_timestamps_and_no_widget_state(course, tmp_path, edition):
+    make = make_student_notebook if edition == "student" else make_instructor_notebook
+    nb = read(make(course, tmp_path / "e.ipynb"))
+    assert "widgets" not in nb.metadata
+    assert all("execution" not in c.metadata and "ExecuteTime" not in c.metadata for c in nb.cells)
+    assert (nb.cells[1].outputs == []) == (edition == "student")  # the instructor keeps outputs
+
+
+def test_nbgrader_metadata_marks_solutions_and_adds_one_autograder_test(course, tmp_path):
+    cells = read(make_student_notebook(course, tmp_path / "s.ipynb")).cells
+    marked = [(i, c.metadata["nbgrader"]) for i, c in enumerate(cells) if "nbgrader" in c.metadata]
+    assert marked == [
+        (2, {"grade": False, "solution": True, "locked": False, "schema_version": 3,
+             "grade_id": "04_backward_linear_backward"}),
+        (4, {"grade": True, "solution": False, "locked": True, "points": 1, "schema_version": 3,
+             "grade_id": "04_backward_test_linear_backward"})]
+    # the printed check of cell 5 (a demonstration, not a top-level call) is not graded
+    assert cells[5].source == "print(check_linear_backward(linear_backward))"
+    test = cells[4].source
+    assert "assert check_linear_backward(linear_backward).passed" in test
+    assert 'os.environ.get("NBGRADER_EXECUTION") in ("validate", "autograde")' in test
+
+
+def test_the_autograder_test_asserts_only_under_nbgrader(course, tmp_path, monkeypatch):
+    test = read(make_student_notebook(course, tmp_path / "s.ipynb")).cells[4].source
+
+    class Failed:
+        passed = False
+
+    namespace = {"check_linear_backward": lambda fn: Failed(), "linear_backward": None}
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    exec(test, dict(namespace))  # Run All outside nbgrader: nothing happens
+    for mode in ("validate", "autograde"):
+        monkeypatch.setenv("NBGRADER_EXECUTION", mode)
+        with pytest.raises(AssertionError, match="does not pass yet"):
+            exec(test, dict(namespace))
+
+
+def _schema_errors(meta):
+    """nbgrader's schema-3 rules for one cell's metadata, written out (the same as its v3.json)."""
+    allowed = {"schema_version", "grade", "locked", "solution", "task", "grade_id", "points", "checksum",
+               "cell_type"}
+    errors = [k for k in meta if k not in allowed]
+    errors += [k for k in ("schema_version", "grade", "locked", "solution") if k not in meta]
+    errors += [] if meta.get("schema_version") == 3 else ["schema_version"]
+    errors += [k for k in ("grade", "locked", "solution") if not isinstance(meta.get(k), bool)]
+    if meta.get("grade") or meta.get("solution") or meta.get("locked"):
+        if not re.fullmatch(r"[a-zA-Z0-9_\-]+", meta.get("grade_id", "")):
+            errors.append("grade_id")
+    if meta.get("grade") and not (isinstance(meta.get("points"), (int, float)) and meta["points"] >= 0):
+        errors.append("points")
+    return errors
+
+
+REPO_NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[01]*.ipynb"))
+
+
+def test_every_chapter_edition_carries_valid_nbgrader_metadata(tmp_path):
+    written = build_edition(REPO_NOTEBOOKS[0].parent, tmp_path / "student")
+    for path in written:
+        nb = read(path)
+        metas = [c.metadata["nbgrader"] for c in nb.cells if "nbgrader" in c.metadata]
+        assert all(_schema_errors(m) == [] for m in metas), path.name
+        ids = [m["grade_id"] for m in metas]
+        assert len(ids) == len(set(ids)), path.name
+        if not path.name.startswith("00_"):  # every chapter has >= 2 exercises, each graded
+            assert sum(m["solution"] for m in metas) >= 2 and sum(m["grade"] for m in metas) >= 2, path.name
+        assert "widgets" not in nb.metadata
+        for c in nb.cells:  # every picture travels with the notebook
+            if c.cell_type == "markdown":
+                assert "../figures/" not in c.source, path.name
+
+
+def test_nbgraders_own_validator_accepts_both_editions(course, tmp_path):
+    v3 = pytest.importorskip("nbgrader.nbgraderformat.v3")
+    for make in (make_student_notebook, make_instructor_notebook):
+        v3.MetadataValidatorV3().validate_nb(read(make(course, tmp_path / f"{make.__name__}.ipynb")))
+    broken = read(tmp_path / "make_student_notebook.ipynb")
+    del broken.cells[4].metadata["nbgrader"]["points"]  # the validator is not a rubber stamp
+    with pytest.raises(Exception, match="points"):
+        v3.MetadataValidatorV3().validate_nb(broken)
+
+
+def test_nbgrader_validate_fails_the_student_edition_and_passes_the_instructors(tmp_path):
+    """nbgrader's own "Validate" (it runs the notebook in a kernel) on a tiny self-contained exercise."""
+    validator = pytest.importorskip("nbgrader.validator")
+    (tmp_path / "src").mkdir()
+    src = write(tmp_path / "src" / "double.ipynb", [
+        code("class Result:\n    def __init__(self, passed):\n        self.passed = passed\n\n"
+             "def check_double(fn):\n    return Result(fn(3) == 6)"),
+        code("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
+        code("check_double(double)"),
+    ])
+    student = make_student_notebook(src, tmp_path / "student" / "double.ipynb")
+    instructor = make_instructor_notebook(src, tmp_path / "instructor" / "double.ipynb")
+    results = {}
+    for name, path in (("student", student), ("instructor", instructor)):
+        results[name] = validator.Validator().validate(str(path))
+    assert results["instructor"] == {}  # nothing failed
+    assert "failed" in results["student"] and len(results["student"]["failed"]) == 1
