@@ -153,10 +153,11 @@ class Optimizer(ABC):
                 if g.shape != p.data.shape:
                     raise ValueError(f"{who} expected {name} of shape {p.data.shape} (the parameter's "
                                      f"shape; gradients are not broadcast), got {g.shape}")
-                if g.dtype == bool or not (np.issubdtype(g.dtype, np.integer)
-                                           or np.issubdtype(g.dtype, np.floating)):
+                if g.dtype.kind not in "fiu":  # float, signed or unsigned integer
                     raise TypeError(f"{who} expected {name} to hold real numbers, got dtype {g.dtype}")
-                if not np.isfinite(g).all():
+                # a finite sum means every entry is finite (NaN or inf would make it NaN or inf);
+                # only when it is not (or the sum of finite entries overflowed) is every entry scanned
+                if not math.isfinite(np.add.reduce(g, axis=None)) and not np.isfinite(g).all():
                     bad = int(g.size - np.count_nonzero(np.isfinite(g)))
                     raise ValueError(f"{who} expected {name} to be finite, got {bad} NaN or infinite "
                                      f"entr{'y' if bad == 1 else 'ies'}; no parameter was changed")

@@ -581,10 +581,21 @@ def test_widget_builders_refuse_bad_keywords(builder, kwargs, error, message):
         builder(**kwargs)
 
 
-def test_the_edges_of_a_range_are_accepted_not_refused():
-    """The limits are the controls' own: the largest learning rate is allowed, only beyond it is refused."""
-    assert W.explore_loss(p=0.999, target=0).p.value == 0.999
-    assert W.explore_activation(name="relu", depth=50, x=-6.0).depth.value == 50
+EDGES = [  # (builder, keyword, a limit the builder accepts): the control must hold it unclamped
+    (W.explore_loss, "p", 0.001), (W.explore_loss, "p", 0.999),
+    (W.explore_activation, "x", -6.0), (W.explore_activation, "x", 6.0), (W.explore_activation, "weight", 4.0),
+    (W.explore_activation, "depth", 1), (W.explore_activation, "depth", 50),
+    (W.explore_optimizers, "lr", 1e-4), (W.explore_optimizers, "lr", 1.0), (W.explore_optimizers, "beta2", 0.999),
+    (W.explore_optimizers, "condition", 1000.0), (W.explore_optimizers, "steps", 10),
+]
+
+
+@pytest.mark.parametrize("builder, keyword, limit", EDGES,
+                         ids=[f"{b.__name__}-{k}={v}" for b, k, v in EDGES])
+def test_the_limits_the_builders_accept_are_the_controls_own(builder, keyword, limit):
+    """If a control's range changes, the builder's check must change with it: this catches a drift."""
+    explorer = builder(**{keyword: limit})
+    assert getattr(explorer, keyword).value == pytest.approx(limit, rel=1e-12)
 
 
 # --- 7. command lines: one line, exit status 2, nothing written or overwritten ----------------------------

@@ -100,6 +100,11 @@ def explore_activation(name: str = "sigmoid", x: float = 0.0, weight: float = 1.
 
     Controls: ``name``, ``x`` (the pre-activation), ``weight`` (typical weight size),
     ``depth``. ``state`` is :func:`activation_profile`'s result.
+
+    Raises:
+        TypeError, ValueError: a keyword of the wrong type, a choice the control does not
+            offer, or a value outside the control's range (refused, never clamped),
+            naming the keyword, the valid choices or range, and what came.
     """
     # imported here so the builder's checks stay in one place (the module's imports are shared)
     from .._checks import check_in_range, check_option

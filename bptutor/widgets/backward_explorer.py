@@ -233,6 +233,11 @@ def explore_backward(expression: str = next(iter(EXPRESSIONS)), step: int = 0) -
     ``next_button``. The highlighted node is the one being processed; each box
     shows its data and its gradient so far. ``state`` holds ``step``, ``node``
     and ``grads`` (name -> gradient after this step).
+
+    Raises:
+        TypeError, ValueError: a keyword of the wrong type, a choice the control does not
+            offer, or a value outside the control's range (refused, never clamped),
+            naming the keyword, the valid choices or range, and what came.
     """
     # imported here so the builder's checks stay in one place (the module's imports are shared)
     from .._checks import check_in_range, check_option

@@ -293,6 +293,11 @@ def explore_learning_rate(dataset: str = "two moons", hidden: str = "16, 16",
     earlier runs on the loss plot) and the button ``clear``. ``state`` holds
     ``kind`` (see :func:`classify_run`), ``message``, ``step`` (of divergence),
     ``losses`` and ``accuracy``.
+
+    Raises:
+        TypeError, ValueError: a keyword of the wrong type, a choice the control does not
+            offer, or a value outside the control's range (refused, never clamped),
+            naming the keyword, the valid choices or range, and what came.
     """
     # imported here so the builder's checks stay in one place (the module's imports are shared)
     from .._checks import check_in_range, check_option

@@ -93,6 +93,11 @@ def explore_loss(p: float = 0.3, target: int = 1) -> LossExplorer:
     """MSE against cross-entropy as one sigmoid prediction ``p`` slides from 0 to 1.
 
     Controls: ``p`` and ``target`` (0 or 1). ``state`` is :func:`compare_losses`'s result.
+
+    Raises:
+        TypeError, ValueError: a keyword of the wrong type, a choice the control does not
+            offer, or a value outside the control's range (refused, never clamped),
+            naming the keyword, the valid choices or range, and what came.
     """
     # imported here so the builder's checks stay in one place (the module's imports are shared)
     from .._checks import check_in_range, check_option

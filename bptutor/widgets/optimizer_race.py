@@ -275,6 +275,11 @@ def explore_optimizers(surface: str = "quadratic", condition: float = 10.0, lr: 
     β2) and ``steps``. Choosing a function sets ``lr`` to one that suits it.
     ``state`` holds ``final`` (f at the end per optimizer, None when diverged),
     ``diverged`` (step or None) and ``best``.
+
+    Raises:
+        TypeError, ValueError: a keyword of the wrong type, a choice the control does not
+            offer, or a value outside the control's range (refused, never clamped),
+            naming the keyword, the valid choices or range, and what came.
     """
     # imported here so the builder's checks stay in one place (the module's imports are shared)
     from .._checks import check_in_range, check_option

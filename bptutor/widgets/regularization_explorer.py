@@ -166,6 +166,11 @@ def explore_regularization(penalty: str = "none", lam: float = 1e-2, dropout: fl
     Controls: ``penalty``, ``lam``, ``dropout``, ``epochs``, ``seed``. Shows training
     and test error per epoch, the fitted curve and the weight histogram. ``state``
     holds ``kind``, ``train_mse``, ``test_mse`` and ``weights``.
+
+    Raises:
+        TypeError, ValueError: a keyword of the wrong type, a choice the control does not
+            offer, or a value outside the control's range (refused, never clamped),
+            naming the keyword, the valid choices or range, and what came.
     """
     # imported here so the builder's checks stay in one place (the module's imports are shared)
     from .._checks import check_in_range, check_option
