@@ -240,7 +240,10 @@ def run_chapter(sync_api, tmp_path, page_url: str, explorers: int, name: str) ->
             str(tmp_path / f"profile-{name}"), executable_path=str(CHROMIUM), headless=True,
             args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
         page = context.pages[0] if context.pages else context.new_page()
-        page.on("requestfailed", lambda r: r.resource_type == "image" and failed.append(r.url))
+        # JupyterLab sets an attachment's <img src="attachment:x.png"> before it swaps in the data;
+        # that first, non-HTTP try is not a failure (`broken` below checks what finally shows).
+        page.on("requestfailed", lambda r: r.resource_type == "image" and r.url.startswith("http")
+                and failed.append(r.url))
         page.on("response", lambda r: r.request.resource_type == "image" and r.status >= 400
                 and failed.append(f"{r.status} {r.url}"))
         try:

@@ -32,9 +32,10 @@ _FONTS = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.la
          "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
          "figure.titlesize": 10}
 
-#: Width of a control: room for its 120-pixel description and a slider of 300 pixels or more,
+#: Width of a control (two to a row where the output is wide enough, else one): room for its
+#: 120-pixel description and a slider of 300 pixels or more,
 #: so that a log slider spanning four decades moves about 75 pixels per decade.
-_CONTROL_WIDTH = "500px"
+_CONTROL_WIDTH = "530px"
 
 
 def figure_png(figure: Figure, dpi: int = DPI) -> bytes:
@@ -117,7 +118,7 @@ class Explorer(ABC):
         self.figure = Figure(figsize=figsize, dpi=DPI)
         FigureCanvasAgg(self.figure)
         grid = widgets.GridBox(list(self.controls.values()) + list(buttons),
-                               layout=widgets.Layout(grid_template_columns=f"repeat(2, {_CONTROL_WIDTH})",
+                               layout=widgets.Layout(grid_template_columns=f"repeat(auto-fill, {_CONTROL_WIDTH})",
                                                      grid_gap="2px 12px"))
         self.widget = widgets.VBox([widgets.HTML(f"<b>{html.escape(self.title)}</b>"), grid,
                                     self.status, self.output])
