@@ -5,29 +5,45 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# The stamp names a hash of pyproject.toml: editing the dependencies
-# re-installs, running twice does not.
-STAMP   = $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])" 2>/dev/null)
+# A stamp names a hash of pyproject.toml: editing the dependencies re-installs,
+# running twice does not. The course environment holds what a learner needs
+# (the package, JupyterLab, a kernel); `make test` adds the test tools to the
+# same .venv, so a learner never downloads Playwright.
+HASH    = $(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])" 2>/dev/null)
+COURSE_STAMP = $(VENV)/.course-$(HASH)
+TEST_STAMP   = $(VENV)/.installed-$(HASH)
 NBVAL_SANITIZE := tests/nbval_sanitize.cfg
+# Extra flags for Jupyter, e.g. make course JUPYTER_ARGS="--ip=0.0.0.0 --port=8888"
+JUPYTER_ARGS ?=
 
-.PHONY: course test unit notebooks figures bench venv check-python clean
+.PHONY: course course-env test unit notebooks figures bench venv check-python clean
 
 check-python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; bptutor needs Python 3.10 or newer" >&2; exit 1; }
 	@$(PYTHON) -c "import sys; v=sys.version_info; sys.exit(0 if v >= (3, 10) else 'error: bptutor needs Python 3.10 or newer, but $(PYTHON) is %d.%d.%d' % v[:3])"
 	@$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || { echo "error: $(PYTHON) lacks the venv/ensurepip modules (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
 
-$(STAMP): pyproject.toml | check-python
+$(COURSE_STAMP): pyproject.toml | check-python
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,course]"
+	$(BIN)/python -m pip install --quiet -e ".[course]"
+	@rm -f $(VENV)/.course-*
+	@touch $@
+
+$(TEST_STAMP): $(COURSE_STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[course,test]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-venv: check-python $(STAMP)
+course-env: check-python $(COURSE_STAMP)
 
-course: venv
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+# The development environment: the course's packages and the test tools.
+venv: check-python $(TEST_STAMP)
+
+# JupyterLab rooted at this folder (README, notebooks/ and figures/ all reachable), opened on
+# notebook 00; --allow-root when run as root, --no-browser on a machine without a display.
+course: course-env
+	$(BIN)/python -m bptutor.course launch --root "$(CURDIR)" -- $(JUPYTER_ARGS)
 
 unit: venv
 	$(BIN)/python -m pytest -q tests

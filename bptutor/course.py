@@ -1,14 +1,29 @@
-"""The course itself: notation, chapter map and the environment check of notebook 00.
+"""The course itself: notation, chapter map, notebook 00's environment check, and the
+commands that copy the course out of an installed package and open it in Jupyter.
 
 The notation table and the chapter map live here once; the README and
 ``notebooks/00_start_here.ipynb`` show the same tables, and a test keeps the
 three in step.
+
+Command line (also installed as the console script ``bptutor-course``)::
+
+    python -m bptutor.course copy DIR      # write the notebooks and pictures into a new folder DIR
+    python -m bptutor.course launch [--root DIR] [--app lab|notebook] [-- JUPYTER FLAGS...]
+
+``launch`` is what ``make course`` runs: Jupyter rooted at the course folder and
+opened on ``notebooks/00_start_here.ipynb``, with ``--allow-root`` when run as root
+and ``--no-browser`` on a machine without a display.
 """
 from __future__ import annotations
 
+import argparse
 import importlib
+import importlib.util
+import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,3 +177,173 @@ def _train_xor() -> tuple[str, bool, str]:
     seconds = time.perf_counter() - start
     accuracy = evaluate(model, "bce", X, y.reshape(-1, 1).astype(float))["accuracy"]
     return ("training", accuracy == 1.0, f"XOR learned to {accuracy:.0%} accuracy in {seconds:.2f} s")
+
+
+# -- the course as files: where they are, copying them out, opening them ------------------------
+
+START_NOTEBOOK = "00_start_here.ipynb"
+
+
+def course_source() -> tuple[Path, Path]:
+    """The folders holding the notebooks and the pictures: the checkout's ``notebooks/`` and
+    ``figures/`` when bptutor runs from one, else the copies installed with the package
+    (``bptutor/course_notebooks``, ``bptutor/course_figures``).
+
+    Raises:
+        FileNotFoundError: neither is there (a broken install).
+    """
+    package = Path(__file__).resolve().parent
+    checkout = package.parent
+    candidates = [(checkout / "notebooks", checkout / "figures"),
+                  (package / "course_notebooks", package / "course_figures")]
+    for notebooks, figures in candidates:
+        if (notebooks / START_NOTEBOOK).is_file():
+            return notebooks, figures
+    raise FileNotFoundError(f"bptutor's notebooks are not installed: looked for {START_NOTEBOOK} in "
+                            + " and ".join(str(n) for n, _ in candidates))
+
+
+def copy_course(dest: str | Path) -> Path:
+    """Write a working course folder ``dest``: ``notebooks/`` (with ``guides/`` when present),
+    ``figures/`` and a short README. The digits need no copy: they are installed with the
+    package as ``bptutor.data``.
+
+    The folder is assembled under a temporary name beside ``dest`` and renamed into place,
+    so an interrupted copy leaves nothing half-written.
+
+    Args:
+        dest: a path that does not exist yet (its parent folders are created).
+
+    Returns:
+        ``dest`` as a ``Path``.
+
+    Raises:
+        FileExistsError: ``dest`` exists; nothing is written.
+        FileNotFoundError: the notebooks are not installed; nothing is written.
+    """
+    dest = Path(dest)
+    if dest.exists() or dest.is_symlink():
+        raise FileExistsError(f"bptutor-course copy expected a folder that does not exist yet, "
+                              f"got {str(dest)!r}, which exists: choose a new name (nothing was written)")
+    notebooks, figures = course_source()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        (tmp / "notebooks").mkdir()
+        for path in sorted(notebooks.glob("*.ipynb")):
+            shutil.copy2(path, tmp / "notebooks" / path.name)
+        if (notebooks / "guides").is_dir():
+            shutil.copytree(notebooks / "guides", tmp / "notebooks" / "guides",
+                            ignore=shutil.ignore_patterns("__pycache__", ".*"))
+        (tmp / "figures").mkdir()
+        for path in sorted(figures.glob("*.png")):
+            shutil.copy2(path, tmp / "figures" / path.name)
+        (tmp / "README.md").write_text(_COPY_README)
+        if dest.exists():  # appeared while we copied
+            raise FileExistsError(f"bptutor-course copy: {str(dest)!r} appeared while copying; nothing was written")
+        os.rename(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+_COPY_README = """# bptutor: the course
+
+The notebooks are in `notebooks/`, in order; start with `notebooks/00_start_here.ipynb`.
+`figures/` holds the explorers' pictures. To open the course in JupyterLab from this folder:
+
+    bptutor-course launch
+
+(or open the notebooks in VS Code or any Jupyter front end: they need only `bptutor`,
+which their first code cell installs when it is missing).
+"""
+
+
+def _has_browser(environ=None, platform_name: str | None = None) -> bool:
+    """Whether Jupyter can open a browser here: always on macOS and Windows; on Linux and
+    the like only with a display (``DISPLAY``/``WAYLAND_DISPLAY``) or a ``BROWSER`` set."""
+    environ = os.environ if environ is None else environ
+    platform_name = sys.platform if platform_name is None else platform_name
+    if platform_name in ("darwin", "win32"):
+        return True
+    return any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"))
+
+
+def jupyter_command(root: str | Path, extra_args=(), app: str = "lab", *, uid: int | None = None,
+                    has_browser: bool | None = None, python: str = sys.executable) -> list[str]:
+    """The command line that opens the course: Jupyter ``app`` rooted at ``root`` and opened
+    on ``notebooks/00_start_here.ipynb``.
+
+    Args:
+        root: the course folder (a checkout or a copy), holding ``notebooks/``.
+        extra_args: further Jupyter flags, passed through last but before the notebook
+            (``["--ip=0.0.0.0", "--port=8888"]``).
+        app: ``"lab"`` (JupyterLab) or ``"notebook"`` (Notebook 7).
+        uid: the user id (default: this process's); 0 adds ``--allow-root``.
+        has_browser: whether a browser can open (default: :func:`_has_browser`); False adds
+            ``--no-browser``.
+
+    Returns:
+        The argument list, starting with ``python -m jupyter``.
+    """
+    if app not in ("lab", "notebook"):
+        raise ValueError(f"jupyter_command expected app 'lab' or 'notebook', got {app!r}")
+    if isinstance(extra_args, str):
+        raise TypeError("jupyter_command expected extra_args as a list of flags, got a string")
+    root = Path(root).resolve()
+    start = root / "notebooks" / START_NOTEBOOK
+    if not start.is_file():
+        raise FileNotFoundError(f"jupyter_command expected a course folder holding notebooks/{START_NOTEBOOK}, "
+                                f"got {str(root)!r}")
+    uid = (os.getuid() if hasattr(os, "getuid") else 1) if uid is None else uid
+    has_browser = _has_browser() if has_browser is None else has_browser
+    argv = [python, "-m", "jupyter", app, f"--ServerApp.root_dir={root}"]
+    if uid == 0:
+        argv.append("--allow-root")      # containers and cloud notebooks run as root
+    if not has_browser:
+        argv.append("--no-browser")      # Jupyter prints the URL to open instead
+    argv += [str(a) for a in extra_args]
+    argv.append(str(start))
+    return argv
+
+
+def main(argv=None) -> int:
+    """``bptutor-course copy DIR`` and ``bptutor-course launch``; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="bptutor-course",
+                                     description="Copy the bptutor course into a folder, or open it in Jupyter.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    copy = sub.add_parser("copy", help="write the notebooks and pictures into a new folder")
+    copy.add_argument("dest", help="the folder to create (must not exist)")
+    launch = sub.add_parser("launch", help="open the course in JupyterLab (what `make course` runs)")
+    launch.add_argument("--root", default=".", help="the course folder (default: here)")
+    launch.add_argument("--app", choices=("lab", "notebook"), default="lab")
+    launch.add_argument("jupyter_args", nargs=argparse.REMAINDER,
+                        help="flags for Jupyter, after --, e.g. -- --ip=0.0.0.0 --port=8888")
+    args = parser.parse_args(argv)
+    if args.command == "copy":
+        try:
+            dest = copy_course(args.dest)
+        except (FileExistsError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote the course to {dest}: open {dest / 'notebooks' / START_NOTEBOOK}")
+        return 0
+    extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
+    module = "jupyterlab" if args.app == "lab" else "notebook"
+    if importlib.util.find_spec(module) is None:
+        print(f"error: {module} is not installed here; `make course` (or pip install 'bptutor[course]') "
+              "installs it", file=sys.stderr)
+        return 2
+    try:
+        command = jupyter_command(args.root, extra, args.app)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(" ".join(command), flush=True)
+    os.execv(command[0], command)
+    return 0  # pragma: no cover - execv does not return
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,8 +4,8 @@
 explorer of :mod:`bptutor.widgets`, sets it to the states a chapter talks about
 (a learning rate that is too small, right, too large...) and saves what the
 widget would show, with its status line as the title, as a light PNG
-(:data:`bptutor.widgets.DPI` dots per inch, well under 80 KB). The notebooks
-embed these files in markdown next to the live widget.
+(:data:`bptutor.widgets.DPI` dots per inch, under 100 KB). The notebooks
+embed these files (as cell attachments, tools/prepare_notebooks.py) next to the live widget.
 
 The pictures come from the same code as the widgets, so they cannot drift apart;
 the file names below are the ones the notebooks refer to.

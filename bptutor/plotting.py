@@ -202,7 +202,7 @@ def plot_decision_boundary(model, X, y, ax=None, resolution: int = 200, padding:
                        s=20, label=f"class {c}")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="best", fontsize=9)
     return ax
 
 
@@ -403,7 +403,7 @@ def draw_graph(root: Value, ax=None, highlight: Value | None = None):
         lit = focus is not None and (n == focus or n == ("op", focus))
         face = HIGHLIGHT_COLOR if lit else (OP_COLOR if is_op else NODE_COLOR)
         artists[n] = ax.text(*pos[n], v.op if is_op else value_text(v), ha="center", va="center",
-                             fontsize=8, zorder=3, gid="op" if is_op else "value",
+                             fontsize=9, zorder=3, gid="op" if is_op else "value",
                              bbox=dict(boxstyle="circle,pad=0.3" if is_op else "round,pad=0.4",
                                        facecolor=face, edgecolor="k",
                                        linewidth=2.0 if lit else 0.8))
@@ -663,12 +663,12 @@ def plot_loss_surface(model: Module, loss_fn, X, y, ax=None, directions=None, rn
     ax = _get_ax(ax)
     contours = ax.contour(alphas, betas, np.ma.masked_invalid(Z), levels=levels, cmap="viridis",
                           linewidths=0.8)
-    ax.clabel(contours, inline=True, fontsize=7, fmt="%.3g")
+    ax.clabel(contours, inline=True, fontsize=9, fmt="%.3g")
     ax.plot([0.0], [0.0], marker="*", markersize=12, color="crimson", linestyle="none",
             label="θ (trained weights)")
     ax.set_xlabel(r"$\alpha$ (direction $d_1$)")
     ax.set_ylabel(r"$\beta$ (direction $d_2$)")
-    ax.legend(loc="upper right", fontsize="small")
+    ax.legend(loc="upper right", fontsize=9)
     return ax
 
 
@@ -742,7 +742,7 @@ def plot_confusion_matrix(cm, ax=None, labels=None):
     for i, j in zip(*np.nonzero(cm)):
         value = cm[i, j]
         ax.text(j, i, f"{value:.0f}" if integers else f"{value:.2f}", ha="center", va="center",
-                fontsize="small", color="white" if value > 0.5 * vmax else "black")
+                fontsize=9, color="white" if value > 0.5 * vmax else "black")
     ax.set_xticks(range(C), labels)
     ax.set_yticks(range(C), labels)
     ax.set_xlabel("predicted class")
@@ -799,5 +799,5 @@ def plot_images(images, titles=None, axes=None, cmap: str = "gray_r"):
         ax.set_xticks([])
         ax.set_yticks([])
         if titles is not None:
-            ax.set_title(titles[k], fontsize="small")
+            ax.set_title(titles[k], fontsize=9)
     return axes

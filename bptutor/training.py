@@ -41,7 +41,7 @@ import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
+from ._progress import tqdm  # tqdm, leaving its final state in a saved notebook
 
 from ._checks import as_array, check_float, check_int, check_labels, check_rng, describe
 from .activations import Sigmoid

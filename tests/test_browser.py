@@ -60,62 +60,102 @@ def sync_api():
                                reason="Playwright is not installed (pip install playwright)")
 
 
-@pytest.fixture
-def jupyterlab(tmp_path):
-    """A JupyterLab server on 127.0.0.1 serving a copy of the fixture notebook; yields its URL."""
-    pytest.importorskip("jupyterlab", reason="JupyterLab is not installed (pip install jupyterlab)")
-    root = tmp_path / "root"
-    root.mkdir()
-    shutil.copy(HERE / "browser_widget.ipynb", root / "widget.ipynb")
+def start_jupyter(tmp_path, app: str, root: Path):
+    """Start Jupyter ``app`` the way ``make course`` does (bptutor.course.jupyter_command: rooted
+    at the course folder, --allow-root as root, --no-browser without a display), with the
+    test's JUPYTER_ARGS: a free port on 127.0.0.1, no token, settings isolated in tmp_path.
+
+    Returns ``(server, url, log_path)``.
+    """
+    from bptutor.course import jupyter_command
+
     settings = tmp_path / "settings"
     # No "get news?" toast over the notebook, no update check.
     notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notification.parent.mkdir(parents=True)
+    notification.parent.mkdir(parents=True, exist_ok=True)
     notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
                JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(settings),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"), MPLBACKEND="Agg")
+    env.pop("DISPLAY", None), env.pop("WAYLAND_DISPLAY", None), env.pop("BROWSER", None)
     port = free_port()
-    log = open(tmp_path / "server.log", "wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         "--ServerApp.port_retries=0", "--IdentityProvider.token=", "--ServerApp.password=",
-         "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={root}",
-         "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly",
-         "--ServerApp.terminals_enabled=False", "--allow-root"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    app_class = "LabApp" if app == "lab" else "JupyterNotebookApp"
+    jupyter_args = ["--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+                    "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+                    f"--{app_class}.expose_app_in_browser=True", "--ServerApp.terminals_enabled=False"]
+    command = jupyter_command(root, jupyter_args, app=app, has_browser=False)
+    assert f"--ServerApp.root_dir={root.resolve()}" in command and "--no-browser" in command
+    if os.getuid() == 0:
+        assert "--allow-root" in command  # what `make course` adds in a container
+    log_path = tmp_path / f"server-{app}.log"
+    log = open(log_path, "wb")
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    log.close()
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_TIMEOUT_S
+    while True:
+        if server.poll() is not None:
+            pytest.fail(f"Jupyter {app} exited with {server.returncode}:\n"
+                        + log_path.read_text(errors="replace")[-3000:])
+        try:
+            if _http(f"{url}/api/status") == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop_jupyter(server, url)
+            pytest.fail(f"Jupyter {app} did not answer within {SERVER_TIMEOUT_S} s")
+        time.sleep(0.5)
+    return server, url, log_path
+
+
+def stop_jupyter(server, url: str) -> None:
+    """The shutdown endpoint stops the kernels too; then make sure of the server."""
     try:
-        deadline = time.monotonic() + SERVER_TIMEOUT_S
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {server.returncode}:\n"
-                            + (tmp_path / "server.log").read_text(errors="replace")[-3000:])
-            try:
-                if _http(f"{url}/api/status") == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer within {SERVER_TIMEOUT_S} s")
-            time.sleep(0.5)
+        _http(f"{url}/api/shutdown", method="POST", timeout=5.0)
+        server.wait(timeout=15)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+
+
+@pytest.fixture
+def course_root(tmp_path):
+    """A copy of the course (notebooks/, figures/) made with the course's own copy command."""
+    from bptutor.course import copy_course
+
+    return copy_course(tmp_path / "course")
+
+
+@pytest.fixture
+def jupyterlab(tmp_path, course_root):
+    """JupyterLab serving the course copy plus the fixture notebook; yields its URL."""
+    pytest.importorskip("jupyterlab", reason="JupyterLab is not installed (pip install jupyterlab)")
+    shutil.copy(HERE / "browser_widget.ipynb", course_root / "widget.ipynb")
+    server, url, _ = start_jupyter(tmp_path, "lab", course_root)
+    try:
         yield url
     finally:
-        # The shutdown endpoint stops the kernels too; then make sure of the server.
-        try:
-            _http(f"{url}/api/shutdown", method="POST", timeout=5.0)
-            server.wait(timeout=15)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=10)
-        log.close()
+        stop_jupyter(server, url)
+
+
+@pytest.fixture
+def notebook7(tmp_path, course_root):
+    """Notebook 7 (``jupyter notebook``) serving the course copy; yields its URL."""
+    pytest.importorskip("notebook", reason="Notebook 7 is not installed (pip install 'notebook>=7')")
+    server, url, _ = start_jupyter(tmp_path, "notebook", course_root)
+    try:
+        yield url
+    finally:
+        stop_jupyter(server, url)
 
 
 RUN_ALL = """async () => {
@@ -181,3 +221,89 @@ def test_learning_rate_slider_diverges_in_chromium(sync_api, jupyterlab, tmp_pat
     assert after_status.startswith("diverged at step")
     step = int(after_status.split("diverged at step")[1].split(":")[0])
     assert step >= 1
+
+
+# -- the chapters themselves, in JupyterLab and in Notebook 7 -----------------------------------
+
+CHAPTER_RUN_TIMEOUT_MS = 240_000
+#: notebook -> number of explorers it shows
+CHAPTERS = {"03_chain_rule.ipynb": 1, "05_training_loop.ipynb": 1, "06_gradient_descent_variants.ipynb": 1}
+
+
+def run_chapter(sync_api, tmp_path, page_url: str, explorers: int, name: str) -> dict:
+    """Open ``page_url``, run every cell, wait for the explorers; return what the page showed:
+    the failed image requests, the explorers' statuses and images, the lr slider's width."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    failed = []
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / f"profile-{name}"), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
+        page = context.pages[0] if context.pages else context.new_page()
+        # JupyterLab sets an attachment's <img src="attachment:x.png"> before it swaps in the data;
+        # that first, non-HTTP try is not a failure (`broken` below checks what finally shows).
+        page.on("requestfailed", lambda r: r.resource_type == "image" and r.url.startswith("http")
+                and failed.append(r.url))
+        page.on("response", lambda r: r.request.resource_type == "image" and r.status >= 400
+                and failed.append(f"{r.status} {r.url}"))
+        try:
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
+            page.goto(page_url)
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                                   " && window.jupyterapp.shell.currentWidget.context")
+            page.evaluate(RUN_ALL)
+            page.wait_for_function(
+                "(n) => [...document.querySelectorAll('.bptutor-status')].filter(e => e.innerText.length)"
+                ".length >= n && document.querySelectorAll('.bptutor-output img').length >= n",
+                arg=explorers, timeout=CHAPTER_RUN_TIMEOUT_MS)
+            # every <img> the page holds (markdown pictures, outputs, widgets) has loaded
+            page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=PAGE_TIMEOUT_MS)
+            shown = page.evaluate("() => ({statuses: [...document.querySelectorAll('.bptutor-status')]"
+                                  ".map(e => e.innerText), broken: [...document.images].filter(i => "
+                                  "i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 80)),"
+                                  " images: document.images.length,"
+                                  " alts: [...document.querySelectorAll('.jp-RenderedMarkdown img')]"
+                                  ".filter(i => !i.alt).length})")
+            slider = page.locator(".bptutor-lr .noUi-target")
+            shown["lr_track_px"] = slider.bounding_box()["width"] if slider.count() else None
+            if name.startswith("03"):  # drive the stepper: one step forward
+                before = page.locator(".bptutor-status").first.inner_text()
+                page.get_by_role("button", name="next step ▶").click()
+                page.wait_for_function("(old) => document.querySelector('.bptutor-status').innerText !== old",
+                                       arg=before, timeout=UPDATE_TIMEOUT_MS)
+                shown["after_click"] = page.locator(".bptutor-status").first.inner_text()
+            page.screenshot(path=str(ARTIFACTS / f"browser_{name}.png"), full_page=False)
+        except Exception:
+            try:
+                page.screenshot(path=str(ARTIFACTS / f"browser_failure_{name}.png"), full_page=True)
+            except Exception:
+                pass
+            raise
+        finally:
+            context.close()
+    shown["failed"] = failed
+    return shown
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", CHAPTERS)
+def test_chapter_runs_in_jupyterlab_with_every_picture_and_widget(sync_api, jupyterlab, tmp_path, notebook):
+    shown = run_chapter(sync_api, tmp_path, f"{jupyterlab}/lab/tree/notebooks/{notebook}",
+                        CHAPTERS[notebook], notebook[:2] + "-lab")
+    assert shown["failed"] == [], shown["failed"]          # no 404 for ../figures or anything else
+    assert shown["broken"] == []
+    assert shown["alts"] == 0                               # every markdown picture has alt text
+    assert len(shown["statuses"]) == CHAPTERS[notebook]
+    assert all(s and not s.startswith("Something went wrong") for s in shown["statuses"]), shown["statuses"]
+    if notebook.startswith("05"):
+        assert shown["lr_track_px"] >= 300, shown["lr_track_px"]
+    if notebook.startswith("03"):
+        assert shown["statuses"][0].startswith("start") and shown["after_click"].startswith("step 1 of")
+
+
+@pytest.mark.slow
+def test_chapter_runs_in_notebook_7(sync_api, notebook7, tmp_path):
+    shown = run_chapter(sync_api, tmp_path, f"{notebook7}/notebooks/notebooks/03_chain_rule.ipynb", 1, "03-nb7")
+    assert shown["failed"] == [] and shown["broken"] == [], shown
+    assert shown["statuses"][0].startswith("start"), shown["statuses"]
+    assert shown["after_click"].startswith("step 1 of")

@@ -108,3 +108,98 @@ def test_report_str_marks_each_line():
 @pytest.mark.parametrize("number,name,_", CHAPTERS)
 def test_chapter_names_follow_the_numbering(number, name, _):
     assert name.startswith(number + "_") and name.endswith(".ipynb")
+
+
+# -- copying the course out and opening it ------------------------------------------------------
+
+def test_copy_writes_notebooks_figures_and_a_readme(tmp_path, capsys):
+    dest = tmp_path / "deep" / "course"
+    assert course.main(["copy", str(dest)]) == 0
+    copied = sorted(p.name for p in (dest / "notebooks").glob("*.ipynb"))
+    assert copied == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert sorted(p.name for p in (dest / "figures").glob("*.png")) == \
+        sorted(p.name for p in (ROOT / "figures").glob("*.png"))
+    assert (dest / "notebooks" / "00_start_here.ipynb").read_bytes() == NB00.read_bytes()
+    assert "bptutor-course launch" in (dest / "README.md").read_text()
+    assert (ROOT / "notebooks" / "guides").is_dir() == (dest / "notebooks" / "guides").is_dir()
+    # nothing left behind under a temporary name
+    assert [p.name for p in dest.parent.iterdir()] == ["course"]
+    assert "wrote the course to" in capsys.readouterr().out
+
+
+def test_copy_refuses_an_existing_folder_and_writes_nothing(tmp_path, capsys):
+    dest = tmp_path / "course"
+    dest.mkdir()
+    (dest / "mine.txt").write_text("keep me")
+    assert course.main(["copy", str(dest)]) == 2
+    err = capsys.readouterr().err
+    assert "exists" in err and "nothing was written" in err
+    assert [p.name for p in dest.iterdir()] == ["mine.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["course"]
+
+
+def test_copy_refuses_an_existing_file(tmp_path):
+    dest = tmp_path / "course"
+    dest.write_text("x")
+    with pytest.raises(FileExistsError, match="does not exist yet"):
+        course.copy_course(dest)
+    assert dest.read_text() == "x"
+
+
+def test_a_failed_copy_leaves_no_temporary_folder(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(course.shutil, "copy2", broken)
+    with pytest.raises(OSError, match="disk full"):
+        course.copy_course(tmp_path / "course")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_jupyter_command_as_root_without_a_display():
+    argv = course.jupyter_command(ROOT, ["--ip=0.0.0.0", "--port=8888"], uid=0, has_browser=False)
+    assert argv[1:4] == ["-m", "jupyter", "lab"]
+    assert f"--ServerApp.root_dir={ROOT}" in argv          # the README and figures/ are reachable
+    assert "--allow-root" in argv and "--no-browser" in argv
+    assert argv[-3:] == ["--ip=0.0.0.0", "--port=8888", str(NB00)]
+
+
+def test_jupyter_command_for_a_user_with_a_browser_adds_nothing():
+    argv = course.jupyter_command(ROOT, [], app="notebook", uid=1000, has_browser=True)
+    assert argv[3] == "notebook"
+    assert "--allow-root" not in argv and "--no-browser" not in argv
+
+
+@pytest.mark.parametrize("bad,error", [({"app": "retrolab"}, ValueError), ({"extra_args": "--port=1"}, TypeError)])
+def test_jupyter_command_rejects_bad_arguments(bad, error):
+    kwargs = {"root": ROOT, "extra_args": [], **bad}
+    with pytest.raises(error, match="jupyter_command expected"):
+        course.jupyter_command(**kwargs)
+
+
+def test_jupyter_command_needs_a_course_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="00_start_here.ipynb"):
+        course.jupyter_command(tmp_path)
+
+
+@pytest.mark.parametrize("env,platform_name,expected", [
+    ({}, "linux", False), ({"DISPLAY": ":0"}, "linux", True), ({"WAYLAND_DISPLAY": "w"}, "linux", True),
+    ({"BROWSER": "firefox"}, "linux", True), ({}, "darwin", True), ({}, "win32", True)])
+def test_has_browser(env, platform_name, expected):
+    assert course._has_browser(env, platform_name) is expected
+
+
+def test_launch_execs_the_command_with_the_flags_after_the_double_dash(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(course.os, "execv", lambda path, argv: calls.append(argv))
+    assert course.main(["launch", "--root", str(ROOT), "--", "--port=8899", "--ip=127.0.0.1"]) == 0
+    (argv,) = calls
+    assert argv[-3:] == ["--port=8899", "--ip=127.0.0.1", str(NB00)]
+    assert capsys.readouterr().out.strip() == " ".join(argv)
+
+
+def test_makefile_course_runs_launch_with_jupyter_args():
+    makefile = (ROOT / "Makefile").read_text()
+    assert 'bptutor.course launch --root "$(CURDIR)" -- $(JUPYTER_ARGS)' in makefile
+    # the course environment installs no test tools
+    assert '-e ".[course]"' in makefile

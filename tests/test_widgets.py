@@ -58,8 +58,9 @@ def test_construction_displays_nothing_and_draws_into_output(name, capsys, monke
     shown_png(explorer)
     for control_name, control in explorer.controls.items():
         assert getattr(explorer, control_name) is control
-    bundle = explorer._repr_mimebundle_()
+    bundle, metadata = explorer._repr_mimebundle_()   # (data, metadata): the picture carries its alt text
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.widget.model_id
+    assert bundle["image/png"] and metadata["image/png"]["alt"] == bundle["text/plain"]
     assert explorer.status in explorer.widget.children and explorer.output in explorer.widget.children
 
 

@@ -17,18 +17,44 @@ import time
 from contextlib import contextmanager
 
 import ipywidgets as widgets
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 
-#: Resolution of the PNGs the explorers show (and ``bptutor.figures`` saves).
-DPI = 80
+#: Resolution of the PNGs the explorers show (and ``bptutor.figures`` saves). A figure
+#: 9 inches wide is 990 pixels: sharp on a high-density screen at its natural size, and
+#: with every text at least 9 pt (:data:`_FONTS`) a letter is at least 13 pixels high.
+DPI = 110
+
+#: Font sizes (points) of every explorer figure: nothing smaller than 9 pt.
+_FONTS = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9,
+         "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
+         "figure.titlesize": 10}
+
+#: Width of a control (two to a row where the output is wide enough, else one): room for its
+#: 120-pixel description and a slider of 300 pixels or more,
+#: so that a log slider spanning four decades moves about 75 pixels per decade.
+_CONTROL_WIDTH = "530px"
 
 
 def figure_png(figure: Figure, dpi: int = DPI) -> bytes:
     """The figure as PNG bytes (Agg, no pyplot)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _light_png(png: bytes) -> bytes:
+    """``png`` reduced to a 256-colour palette: line art stays sharp and the file is about a
+    third of the size, light enough to commit (a few tens of milliseconds, so only for
+    pictures that are saved, never on every slider move)."""
+    from PIL import Image  # matplotlib's own dependency
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    buffer = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
@@ -82,6 +108,8 @@ class Explorer(ABC):
         for name, control in self.controls.items():
             setattr(self, name, control)
             control.observe(self._on_change, names="value")
+            if not control.layout.width:
+                control.layout.width = _CONTROL_WIDTH
         self.status = widgets.HTML(layout=widgets.Layout(min_height="1.6em"))
         self.status.add_class("bptutor-status")
         self.output = widgets.Output()
@@ -90,10 +118,12 @@ class Explorer(ABC):
         self.figure = Figure(figsize=figsize, dpi=DPI)
         FigureCanvasAgg(self.figure)
         grid = widgets.GridBox(list(self.controls.values()) + list(buttons),
-                               layout=widgets.Layout(grid_template_columns="repeat(2, 380px)"))
+                               layout=widgets.Layout(grid_template_columns=f"repeat(auto-fill, {_CONTROL_WIDTH})",
+                                                     grid_gap="2px 12px"))
         self.widget = widgets.VBox([widgets.HTML(f"<b>{html.escape(self.title)}</b>"), grid,
                                     self.status, self.output])
         self._held = False
+        self._png = b""
         self.update()
 
     # -- what subclasses implement ------------------------------------------------------------
@@ -150,23 +180,27 @@ class Explorer(ABC):
         start = time.perf_counter()
         try:
             state = self.compute()
-            self.figure.suptitle("")  # a title left by save()
-            self.draw(state)
-            # Fixed margins: tight_layout would cost more than the whole computation.
-            self.figure.subplots_adjust(**self.margins)
-            png = figure_png(self.figure)
+            with matplotlib.rc_context(_FONTS):
+                self.figure.suptitle("")  # a title left by save()
+                self.draw(state)
+                # Fixed margins: tight_layout would cost more than the whole computation.
+                self.figure.subplots_adjust(**self.margins)
+                png = figure_png(self.figure)
         except Exception as exc:  # the learner gets a message, never a traceback
             message = f"{type(exc).__name__}: {exc}"
             self.state = {"kind": "error", "message": message}
             self.status.value = ('<span style="color:#b00020">Something went wrong: '
                                  f"{html.escape(message)}</span>")
             self.output.outputs = ()
+            self._png = b""
         else:
             self.state = state
+            self._png = png
             self.status.value = status_html(state["kind"], state["message"])
-            self.output.outputs = ({"output_type": "display_data", "metadata": {},
+            self.output.outputs = ({"output_type": "display_data",
+                                    "metadata": {"image/png": {"alt": self.summary()}},
                                     "data": {"image/png": base64.b64encode(png).decode("ascii"),
-                                             "text/plain": f"<{self.title} figure>"}},)
+                                             "text/plain": self.summary()}},)
         self.state["seconds"] = time.perf_counter() - start
 
     def save(self, path, dpi: int = DPI) -> None:
@@ -175,26 +209,49 @@ class Explorer(ABC):
         The image is reduced to a 256-colour palette: line art stays sharp and the file
         is about a third of the size, light enough to commit.
         """
-        from PIL import Image  # matplotlib's own dependency
-
         if self.state.get("kind", "error") == "error":
             raise RuntimeError(f"{type(self).__name__} has no figure to save: "
                                f"{self.state.get('message', 'nothing computed yet')}")
         kind, message = self.state["kind"], self.state["message"]
         title = message if message.startswith(kind) else f"{kind}: {message}"
-        self.figure.suptitle(title, fontsize=8, wrap=True)
-        self.figure.subplots_adjust(top=self.margins["top"] - 0.1)
-        image = Image.open(io.BytesIO(figure_png(self.figure, dpi))).convert("RGB")
-        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-            path, format="PNG", optimize=True)
+        with matplotlib.rc_context(_FONTS):
+            self.figure.suptitle(title, fontsize=10, wrap=True)
+            self.figure.subplots_adjust(top=self.margins["top"] - 0.12)
+            png = figure_png(self.figure, dpi)
+        with open(path, "wb") as f:
+            f.write(_light_png(png))
 
     # -- showing --------------------------------------------------------------------------------
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def summary(self) -> str:
+        """One line: the explorer's title, its control values and the verdict."""
+        values = ", ".join(f"{name}={_short(control.value)}" for name, control in self.controls.items())
+        verdict = self.state.get("message", "not computed yet")
+        return f"{self.title} ({values}): {verdict}"
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        """The live widget, and beside it a picture of its current state and a one-line summary.
+
+        A front end with a running kernel shows the widget; one without (GitHub, nbviewer,
+        nbconvert's HTML, VS Code or JupyterLab before the cell is run, since no widget state
+        is stored) falls back to the ``image/png``, and a text-only one to ``text/plain``.
+        No ``text/html`` here: nbconvert would prefer it to the picture.
+        """
+        data = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude, **kwargs) or {})
+        data["text/plain"] = self.summary()
+        metadata = {}
+        if self._png:
+            data["image/png"] = base64.b64encode(_light_png(self._png)).decode("ascii")
+            metadata["image/png"] = {"alt": self.summary()}
+        return data, metadata
 
     def __repr__(self) -> str:
         values = ", ".join(f"{name}={control.value!r}" for name, control in self.controls.items())
         return f"{type(self).__name__}({values})"
+
+
+def _short(value) -> str:
+    """A control value as a learner would write it: ``0.1``, ``'Adam'``, ``True``."""
+    return f"{value:.3g}" if isinstance(value, float) else repr(value)
 
 
 def control_style() -> dict:
@@ -206,4 +263,5 @@ def log_slider(description: str, value: float, low_exp: float, high_exp: float):
     """A slider from 10**low_exp to 10**high_exp, ten steps per decade, applied on release."""
     return widgets.FloatLogSlider(value=value, base=10, min=low_exp, max=high_exp, step=0.1,
                                   description=description, continuous_update=False,
-                                  readout_format=".3g", style=control_style())
+                                  readout_format=".3g", style=control_style(),
+                                  layout=widgets.Layout(width=_CONTROL_WIDTH))

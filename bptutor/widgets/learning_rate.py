@@ -275,7 +275,7 @@ class LearningRateExplorer(Explorer):
         ax_loss.set_yscale("log")
         ax_loss.set_xlabel("step (full-batch update)")
         ax_loss.set_ylabel("training loss")
-        ax_loss.legend(fontsize="x-small", loc="best")
+        ax_loss.legend(fontsize=9, loc="best")
         X, y = lr_dataset(self.dataset.value)
         plot_decision_boundary(state["run"].model, X, y, ax=ax_data, resolution=100)
         ax_data.legend().remove()

@@ -85,7 +85,7 @@ class LossExplorer(Explorer):
             ax.axvline(p, color="0.6", linestyle=":", linewidth=1)
             ax.set_xlabel("prediction p")
             ax.set_ylabel(ylabel)
-            ax.legend(fontsize="x-small")
+            ax.legend(fontsize=9)
         ax_loss.set_ylim(0, 5)
 
 

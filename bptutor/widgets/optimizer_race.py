@@ -256,13 +256,13 @@ class OptimizerExplorer(Explorer):
             line.set_markersize(2)
         ax_path.set_xlabel(surface.labels[0])
         ax_path.set_ylabel(surface.labels[1])
-        ax_path.legend(fontsize="x-small", loc="upper right")
+        ax_path.legend(fontsize=9, loc="upper right")
         for label, values in race.values.items():
             ax_f.plot(np.arange(values.size), np.clip(values, 1e-12, None), label=label)
         ax_f.set_yscale("log")
         ax_f.set_xlabel("step")
         ax_f.set_ylabel("f")
-        ax_f.legend(fontsize="x-small")
+        ax_f.legend(fontsize=9)
 
 
 def explore_optimizers(surface: str = "quadratic", condition: float = 10.0, lr: float | None = None,
