@@ -25,7 +25,8 @@ from . import widgets
 FIGURES = {
     "learning_rate_too_slow.png": (widgets.explore_learning_rate, {"lr": 1e-3}, "too slow"),
     "learning_rate_converged.png": (widgets.explore_learning_rate, {"lr": 0.1}, "converged"),
-    "learning_rate_oscillating.png": (widgets.explore_learning_rate, {"lr": 2.0}, "oscillating"),
+    "learning_rate_oscillating.png": (widgets.explore_learning_rate, {"optimizer": "SGD", "lr": 10 ** 0.9},
+                                      "oscillating"),
     "learning_rate_diverged.png": (widgets.explore_learning_rate, {"lr": 10.0}, "diverged"),
     "optimizers_quadratic.png": (widgets.explore_optimizers, {"surface": "quadratic", "condition": 10.0},
                                  "all finished"),

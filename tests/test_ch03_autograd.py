@@ -104,3 +104,14 @@ def test_every_backward_rule_passes_when_right_and_names_a_forgotten_upstream(op
     assert ex.check_backward_rule(backward, op).passed
     wrong = ex.check_backward_rule(functools.partial(backward, upstream=False), op)
     assert "forgot the upstream gradient" in wrong.diagnosis, str(wrong)
+
+
+def test_changing_out_in_a_backward_rule_is_named():
+    def zeroing(out):
+        a, b = out.children
+        a.grad += b.data * out.grad
+        b.grad += a.data * out.grad
+        out.grad = 0.0  # "used up": but out belongs to the caller
+
+    result = ex.check_backward_rule(zeroing, "*")
+    assert not result.passed and result.message.startswith("mul_backward changed out.grad")

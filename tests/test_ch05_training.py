@@ -61,3 +61,26 @@ CATALOGUE = [
 test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
 
 
+
+
+def test_data_shuffled_in_place_or_a_changed_params_list_is_refused():
+    import numpy as np
+
+    def shuffling_train(model, X, y, lr, epochs, batch_size):
+        order = np.random.default_rng(0).permutation(len(X))
+        X[...], y[...] = X[order], y[order]  # shuffles the caller's data: only model may change
+        return train(model, X, y, lr, epochs, batch_size)
+
+    result = ex.check_training_loop(shuffling_train)
+    assert not result.passed and "train changed its input `X` in place" in result.message, str(result)
+
+    def popping_step(params, lr):
+        while params:
+            p = params.pop()
+            p.data -= lr * p.grad
+
+    result = ex.check_sgd_step(popping_step)
+    assert not result.passed and "sgd_step changed the list params itself" in result.message
+    # the documented in-place update of p.data, written with a slice assignment, passes
+    assert ex.check_sgd_step(lambda params, lr: [p.data.__setitem__(..., p.data - lr * p.grad)
+                                                 for p in params] and None).passed

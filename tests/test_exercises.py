@@ -130,17 +130,134 @@ def test_check_outputs_with_a_custom_catalogue():
     assert "y[2] is 4, expected -4" in wrong.message
 
 
-def test_the_learners_inputs_are_copies():
-    seen = []
-
+def test_an_input_changed_in_place_is_refused_by_name():
     def mutating(dout, X, W):
-        seen.append(X)
         dX, dW, db = dout @ W.T, X.T @ dout, dout.sum(axis=0)
-        X[...] = 0.0  # must not disturb the reference or the next comparison
+        X[...] = 0.0  # right outputs, but the caller's X is gone
         return dX, dW, db
 
-    assert ex.check_linear_backward(mutating).passed
-    assert len(seen) == 3
+    result = ex.check_linear_backward(mutating)
+    assert not result.passed
+    assert result.message.startswith("linear_backward changed its input `X` in place (entry [0, 0] went from ")
+    assert "to 0) on input 1 of 3" in result.message and "X.copy()" in result.diagnosis
+
+    def scaled_in_place(pred, target):  # the classic: the gradient computed into the input array
+        pred -= target
+        loss = np.mean(pred ** 2)
+        pred *= 2 / pred.size
+        return loss, pred
+
+    result = ex.check_mse(scaled_in_place)
+    assert not result.passed and "mse changed its input `pred` in place" in result.message
+
+
+def test_a_restore_that_drifts_by_an_ulp_is_not_a_change_but_a_real_write_is():
+    def reference(a):
+        return 2 * a["x"]
+
+    case = Case({"x": np.array([0.3, -1.7, 1e-9, 12.5])})
+
+    def nudge_and_restore(x):  # central differences put x back with += h: off by a rounding or two
+        x += 1e-5
+        x -= 1e-5
+        return 2 * x
+
+    assert not np.array_equal(case.args["x"] + 1e-5 - 1e-5, case.args["x"])  # it really drifts
+    assert ex.check_outputs(nudge_and_restore, name="f", reference=reference, cases=[case], outputs=("y",)).passed
+
+    def small_write(x):
+        y = 2 * x
+        x[2] += 1e-12
+        return y
+
+    result = ex.check_outputs(small_write, name="f", reference=reference, cases=[case], outputs=("y",))
+    assert not result.passed and "f changed its input `x` in place (entry [2] went from 1e-09 to 1.001e-09)" \
+        in result.message
+
+
+def test_a_documented_in_place_argument_may_change_and_nested_inputs_are_watched():
+    case = Case({"Ws": [np.ones((2, 3)), np.ones(3)], "out": np.zeros(3), "k": 2})
+
+    def reference(a):
+        return a["k"] * a["Ws"][1]
+
+    def fills_out(Ws, out, k):
+        out[...] = k * Ws[1]
+        return out
+
+    assert ex.check_outputs(fills_out, name="f", reference=reference, cases=[case], inplace=("out",)).passed
+    assert "changed its input `out`" in ex.check_outputs(fills_out, name="f", reference=reference,
+                                                        cases=[case]).message
+
+    def appends(Ws, out, k):
+        Ws.append(0)
+        return k * Ws[1]
+
+    result = ex.check_outputs(appends, name="f", reference=reference, cases=[case])
+    assert "f changed its input `Ws` in place (it was list of length 2, it is now list of length 3)" \
+        in result.message
+
+    def writes_item(Ws, out, k):
+        Ws[0][1, 2] = 5.0
+        return k * Ws[1]
+
+    result = ex.check_outputs(writes_item, name="f", reference=reference, cases=[case])
+    assert "changed its input `Ws` in place (item 0: entry [1, 2] went from 1 to 5)" in result.message
+
+
+def test_outputs_in_swapped_order_are_named():
+    def reference(a):
+        return a["x"].sum(), a["x"] * 3
+
+    case = Case({"x": np.array([1.0, 2.0, 4.0])})
+    result = ex.check_outputs(lambda x: (x * 3, x.sum()), name="f", reference=reference, cases=[case],
+                              outputs=("total", "tripled"))
+    assert not result.passed
+    assert "f returned the right values in the wrong order, (tripled, total)" in result.message
+    assert result.diagnosis == "outputs returned in swapped order: return total, tripled in that order."
+    # three outputs, rotated
+    result = ex.check_linear_backward(lambda dout, X, W: (dout.sum(axis=0), dout @ W.T, X.T @ dout))
+    assert "outputs returned in swapped order: return dX, dW, db in that order." == result.diagnosis
+
+
+def test_float32_answers_pass_with_a_note_and_wrong_float32_answers_fail():
+    def mse32(pred, target):
+        d = (pred - target).astype(np.float32)
+        return np.mean(d ** 2), 2 * d / d.size
+
+    result = ex.check_mse(mse32)
+    assert result.passed, str(result)
+    assert "Your outputs are float32, so they agree up to float32 rounding (largest difference" in result.message
+    float64 = ex.check_mse(lambda p, t: (np.mean((p - t) ** 2), 2 * (p - t) / p.size))
+    assert float64.passed and "float32" not in float64.message
+
+    def mse32_missing_2(pred, target):
+        d = (pred - target).astype(np.float32)
+        return np.mean(d ** 2), d / d.size
+
+    wrong = ex.check_mse(mse32_missing_2)
+    assert not wrong.passed and "missing factor 2" in wrong.diagnosis
+    # a float32 result that is off by 0.1% is not rounding
+    off = ex.check_layer_forward(lambda X, W, b: ((X @ W + b) * 1.001).astype(np.float32))
+    assert not off.passed
+
+
+def test_right_answers_written_other_ways_pass():
+    einsum = ex.check_linear_backward(lambda dout, X, W: (np.einsum("nh,dh->nd", dout, W),
+                                                          np.einsum("nd,nh->dh", X, dout),
+                                                          np.einsum("nh->h", dout)))
+    assert einsum.passed, str(einsum)
+
+    def layer_loops(X, W, b):
+        Z = np.zeros((X.shape[0], W.shape[1]))
+        for n in range(X.shape[0]):
+            for h in range(W.shape[1]):
+                Z[n, h] = sum(X[n, d] * W[d, h] for d in range(X.shape[1])) + b[h]
+        return Z
+
+    assert ex.check_layer_forward(layer_loops).passed
+    # the same sigmoid written as tanh: sigma(z) = (1 + tanh(z / 2)) / 2
+    assert ex.check_neuron(lambda x, w, b: (1 + np.tanh((w @ x + b) / 2)) / 2).passed
 
 
 def test_a_bug_in_the_check_itself_is_reported_not_raised():

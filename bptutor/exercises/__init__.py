@@ -64,7 +64,9 @@ check takes ``rng`` (seed or Generator) for its inputs; the default 0 makes a
 re-run print the same message.
 
 Layout: :mod:`._core` holds the machinery (results, cases, mistakes, the
-comparing and diagnosing engine, exception summaries); each chapter's checks
+running and diagnosing engine, exception summaries), :mod:`._compare` the
+comparisons it uses (tolerances that follow float32, inputs changed in place,
+swapped outputs, the generic diagnosis); each chapter's checks
 live in their own module, ``chNN_<topic>.py``, named for the chapter they
 belong to: ``ch01_forward``, ``ch02_losses``, ``ch03_autograd``,
 ``ch04_backward``, ``ch05_training``, ``ch06_optimizers``. Import checks from

@@ -9,6 +9,12 @@ inputs. An exception in the learner's code becomes a summary (type, message,
 the learner's own line). The result is a :class:`CheckResult`, never an
 exception.
 
+Fair both ways (the comparisons live in :mod:`._compare`): the learner's function
+gets a copy of every input, and an input that comes back changed fails the check,
+naming it (except the arguments an exercise documents as updated in place,
+``inplace=``); a float32 answer is compared to float32 precision and the verdict
+says so; the right outputs in another order are named as a swap.
+
 Also here, for checks to build on: :func:`check_gradient` (a gradient against
 finite differences alone) and :func:`check_activation_backward` with its
 ``ACTIVATION_BACKWARDS`` catalogue (used by chapters 04 and 07).
@@ -20,7 +26,6 @@ import html
 import os
 import sysconfig
 import traceback
-import warnings
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -28,11 +33,11 @@ import numpy as np
 
 from .. import activations as act
 from .._checks import check_choice, check_rng, describe
-from ..engine import Value
 from ..gradcheck import numerical_gradient, rel_error
+from ._compare import (ATOL, F32_RTOL, RTOL, _as_output, _changed, _copy, _describe_args, _Diagnosed,  # noqa: F401
+                       _difference, _generic, _low_precision, _mutation, _quiet, _rel_diff, _same, _swapped,
+                       _unpack, _where)
 
-#: outputs agree when ``|yours - ref| <= RTOL * |ref| + ATOL * max(1, max |ref|)`` (both scale with ``rtol``).
-RTOL, ATOL = 1e-6, 1e-9
 
 
 # --- results ------------------------------------------------------------------------------------------
@@ -104,147 +109,6 @@ class Case(NamedTuple):
     dims: dict | None = None
 
 
-class _Diagnosed(Exception):
-    """Raised by output unpacking and wrappers: the learner's result is wrong in a known way."""
-
-    def __init__(self, message: str, diagnosis: str | None = None):
-        super().__init__(message)
-        self.message, self.diagnosis = message, diagnosis
-
-
-# --- comparing ------------------------------------------------------------------------------------------
-def _same(a: np.ndarray, b: np.ndarray, rtol: float = RTOL) -> bool:
-    if a.shape != b.shape:
-        return False
-    finite = b[np.isfinite(b)]
-    scale = max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1.0
-    with np.errstate(invalid="ignore"):
-        return bool(np.allclose(a, b, rtol=rtol, atol=ATOL * scale * rtol / RTOL, equal_nan=True))
-
-
-def _copy(args: dict) -> dict:
-    return copy.deepcopy(args)
-
-
-def _quiet(f: Callable, *args):
-    """Call ``f`` with numpy's overflow warnings off: the check reports overflow itself."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return f(*args)
-
-
-def _as_output(value, key: str, fname: str) -> np.ndarray:
-    if value is None:
-        raise _Diagnosed(f"{fname} returned None for {key}",
-                         "did you forget the `return` statement, or return the result of an "
-                         "in-place operation (which is None)?")
-    if isinstance(value, Value):
-        raise _Diagnosed(f"{fname} returned a Value for {key}, expected a plain number",
-                         "return the number inside it, value.data.")
-    try:
-        return np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise _Diagnosed(f"{key} should be a number or an array of numbers, got {describe(value)}") from None
-
-
-def _unpack(raw, outputs: tuple, fname: str) -> dict:
-    """The learner's return value as ``{output name: float64 array}``, or a clear complaint."""
-    if len(outputs) == 1:
-        return {outputs[0]: _as_output(raw, outputs[0], fname)}
-    names = ", ".join(outputs)
-    if raw is None:
-        raise _Diagnosed(f"{fname} returned None",
-                         f"did you forget the `return` statement? It should end with `return {names}`.")
-    if not isinstance(raw, (tuple, list)) or len(raw) != len(outputs):
-        raise _Diagnosed(f"{fname} should return {len(outputs)} values ({names}), got {describe(raw)}",
-                         f"end the function with `return {names}`.")
-    return {k: _as_output(v, k, fname) for k, v in zip(outputs, raw)}
-
-
-def _describe_args(args: dict) -> str:
-    parts = []
-    for k, v in args.items():
-        if isinstance(v, np.ndarray):
-            parts.append(f"{k} {v.shape}")
-        elif isinstance(v, (int, float, np.floating)) and not isinstance(v, bool):
-            parts.append(f"{k}={v:g}")
-    return ", ".join(parts)
-
-
-def _where(i: int, n: int, case: Case) -> str:
-    note = f"; {case.note}" if case.note else ""
-    return f"on input {i + 1} of {n} ({_describe_args(case.args)}{note})"
-
-
-def _factor_name(c: float, dims: dict | None) -> str:
-    """Name a constant factor: a batch size (a missing or extra 1/N) or the 2 of a square."""
-    if np.isclose(c, 2.0, rtol=1e-6):
-        return " (is a 1/2 missing, or a factor 2 counted twice?)"
-    if np.isclose(c, 0.5, rtol=1e-6):
-        return " (is a factor 2 missing, e.g. from the derivative of a square?)"
-    for name, n in (dims or {}).items():
-        if n > 1 and np.isclose(c, n, rtol=1e-6):
-            return f" ({name} = {n}: is a division by {name.split(' ')[0]} missing?)"
-        if n > 1 and np.isclose(c, 1.0 / n, rtol=1e-6):
-            return f" (1/{name}: is there an extra division by {name.split(' ')[0]}?)"
-    return ""
-
-
-def _generic(key: str, y: np.ndarray, r: np.ndarray, dims: dict | None) -> str | None:
-    """Recognise a transpose, a reshape, NaN/inf, zeros, a sign flip or a constant factor."""
-    if y.shape != r.shape:
-        if y.shape == r.shape[::-1] and _same(y.T, r):
-            return f"{key} holds the right numbers transposed: return its transpose, shape {r.shape}."
-        if y.size == r.size and _same(y.reshape(r.shape), r):
-            if r.shape == ():
-                return (f"{key} holds the right number inside an array of shape {y.shape}: return the "
-                        "number itself.")
-            return f"{key} holds the right numbers in the wrong shape: it should have shape {r.shape}."
-        return None
-    if np.all(np.isfinite(r)) and not np.all(np.isfinite(y)):
-        return (f"{key} contains NaN or inf where the right values are finite: an overflow "
-                "(exp of a large number?) or a division by zero.")
-    if np.any(r) and not np.any(y):
-        return f"{key} is all zeros: was it never computed, or overwritten?"
-    if _same(y, -r):
-        return f"{key} has the right size but the opposite sign: check the sign of each term."
-    denom = float(np.sum(r * r))
-    if r.size > 1 and denom > 0 and np.all(np.isfinite(y)):  # any number is a multiple of another
-        c = float(np.sum(y * r)) / denom
-        if c != 0 and not np.isclose(c, 1.0) and _same(y, c * r):
-            return f"{key} is {c:.4g} times the right value{_factor_name(c, dims)}."
-    return None
-
-
-def _difference(key: str, y: np.ndarray, r: np.ndarray, like: dict, fd: dict | None) -> str:
-    """One sentence on how output ``key`` differs from the reference ``r``."""
-    if y.shape != r.shape:
-        if r.shape == ():
-            return f"{key} should be a single number, got an array of shape {y.shape}"
-        if key in like:
-            return f"{key} has shape {y.shape} but {like[key]} has shape {r.shape}"
-        return f"{key} should have shape {r.shape}, got {y.shape}"
-    bad = ~np.isfinite(y) & np.isfinite(r)
-    if bad.any() and r.shape == ():
-        return f"{key} is {float(y)}, expected the finite value {float(r):.6g}"
-    if bad.any():
-        entries = "entry" if bad.sum() == 1 else "entries"
-        return f"{key} has {int(bad.sum())} NaN or infinite {entries} where the right values are finite"
-    if key.endswith("_path") and r.ndim == 2:  # a sequence of states: where it first departs
-        row = next(i for i in range(len(r)) if not _same(y[i], r[i]))
-        return (f"{key}[{row}] (after step {row + 1}) is {np.array2string(y[row], precision=6)}, "
-                f"expected {np.array2string(r[row], precision=6)}")
-    with np.errstate(invalid="ignore"):
-        err = np.array(np.abs(y - r), dtype=np.float64)  # np.array keeps a 0-d result writeable
-    err[np.isnan(err)] = np.inf
-    idx = np.unravel_index(int(np.argmax(err)), r.shape) if r.shape else ()
-    at = f"{key}[{', '.join(str(int(i)) for i in idx)}]" if idx else key
-    text = f"{at} is {float(y[idx]):.6g}, expected {float(r[idx]):.6g}"
-    if fd and key in fd and np.shape(fd[key]) == r.shape:
-        text += f" (finite differences give {float(np.asarray(fd[key])[idx]):.6g})"
-    return text
-
-
 # --- exceptions in the learner's code --------------------------------------------------------------------
 # Frames from these folders are not the learner's: bptutor itself, numpy, the standard library
 # and installed packages (a learner's line is in a notebook cell or their own file).
@@ -290,14 +154,20 @@ class _Spec(NamedTuple):
     call: Callable | None
     rtol: float
     source: str
+    inplace: tuple
 
 
 def _run(spec: _Spec, fn, args: dict) -> dict:
-    args = _copy(args)
+    """Call ``fn`` on a copy of ``args``; refuse it if it changed an argument it should not touch."""
+    handed = _copy(args)
     if spec.call is not None:
-        raw = _quiet(spec.call, fn, args)
+        raw = _quiet(spec.call, fn, handed)
     else:
-        raw = _quiet(fn, *args.values())
+        raw = _quiet(fn, *handed.values())
+    for key in args:
+        what = None if key in spec.inplace else _changed(args[key], handed[key])
+        if what:
+            raise _mutation(spec.name, key, what)
     return _unpack(raw, spec.outputs, spec.name)
 
 
@@ -368,8 +238,14 @@ def _square_probe(spec: _Spec, fn, square_cases) -> str | None:
 
 def _failure(spec: _Spec, fn, i: int, cases: list, got: dict, ref: dict, square_cases) -> CheckResult:
     case = cases[i]
-    fd = _quiet(spec.numeric, _copy(case.args)) if spec.numeric else None
     found, unexplained = _match(spec, got, ref, case.args)
+    order = None if found and not unexplained else _swapped(got, ref, spec.outputs, spec.rtol)
+    if order:  # a catalogue entry for the swap, with its own hint, comes first
+        return CheckResult(False, f"{spec.name} returned the right values in the wrong order, "
+                           f"({', '.join(order)}) {_where(i, len(cases), case)}.",
+                           f"outputs returned in swapped order: return {', '.join(spec.outputs)} in that order.",
+                           spec.name)
+    fd = _quiet(spec.numeric, _copy(case.args)) if spec.numeric else None
     wrong = [k for k in spec.outputs if not _same(got[k], ref[k], spec.rtol)]
     sentences = [_difference(k, got[k], ref[k], spec.like, fd) for k in wrong[:3]]
     if len(wrong) > 3:
@@ -397,7 +273,7 @@ def _raised(spec: _Spec, fn, exc: Exception, i: int, cases: list, square_cases) 
 def check_outputs(fn, *, name: str, reference: Callable, cases: list, outputs: tuple = ("output",),
                   mistakes: tuple = (), like: dict | None = None, square_cases: tuple = (),
                   numeric: Callable | None = None, call: Callable | None = None,
-                  rtol: float = RTOL, source: str = "the reference") -> CheckResult:
+                  rtol: float = RTOL, source: str = "the reference", inplace: tuple = ()) -> CheckResult:
     """Run ``fn`` on every case, compare with ``reference`` and diagnose the first failure.
 
     The engine behind every check in this module, for later chapters to reuse.
@@ -420,19 +296,23 @@ def check_outputs(fn, *, name: str, reference: Callable, cases: list, outputs: t
             reported by its first differing row, other arrays by their worst entry.
         call: ``(fn, args) -> raw result`` when ``fn`` is not simply called as
             ``fn(*args.values())`` (stateful exercises: updates, training loops).
-        rtol: relative tolerance of the comparison.
+        rtol: relative tolerance of the comparison (a float32 output gets at least
+            ``F32_RTOL``, and the verdict says so).
         source: what the reference is, for the message.
+        inplace: arguments the exercise documents as updated in place. Every other
+            argument is compared with a pristine copy after the call, and a change
+            fails the check, naming the argument.
 
     Returns:
         :class:`CheckResult`; never raises.
     """
     spec = _Spec(name, tuple(outputs), reference, tuple(mistakes), dict(like or {}), numeric, call,
-                 rtol, source)
+                 rtol, source, tuple(inplace))
     if not callable(fn):
         return CheckResult(False, f"expected the function {name} itself, got {describe(fn)}",
                            f"pass the function itself, without calling it: `{name}`, not `{name}(...)`.", name)
     try:
-        worst = None
+        worst, f32 = None, 0.0
         for i, case in enumerate(cases):
             ref = _reference(spec, case.args)
             try:
@@ -443,6 +323,8 @@ def check_outputs(fn, *, name: str, reference: Callable, cases: list, outputs: t
                 return _raised(spec, fn, exc, i, cases, square_cases)
             if any(not _same(got[k], ref[k], rtol) for k in spec.outputs):
                 return _failure(spec, fn, i, cases, got, ref, square_cases)
+            if _low_precision(*got.values()):
+                f32 = max([f32] + [_rel_diff(got[k], ref[k]) for k in spec.outputs])
             if numeric is not None:
                 fd = _quiet(numeric, _copy(case.args))
                 err = max(rel_error(got[k], fd[k]) for k in fd)
@@ -450,11 +332,15 @@ def check_outputs(fn, *, name: str, reference: Callable, cases: list, outputs: t
         listed = ", ".join(outputs[:-1]) + (" and " if len(outputs) > 1 else "") + outputs[-1]
         verb = "match" if len(outputs) > 1 else "matches"
         fd_text = "" if worst is None else (
-            f", and finite differences agree (largest relative error {worst:.1e})" if worst < 1e-5 else
+            f", and finite differences agree (largest relative error {worst:.1e})"
+            if worst < (1e-3 if f32 else 1e-5) else
             f"; finite differences differ by a relative error of up to {worst:.1e}, as they do near a kink "
             "(ReLU) or where a gradient is almost 0")
         inputs = "1 random input" if len(cases) == 1 else f"{len(cases)} random inputs"
-        return CheckResult(True, f"{listed} {verb} {source} on {inputs}{fd_text}.",
+        f32_text = "" if not f32 else (
+            f" Your outputs are float32, so they agree up to float32 rounding (largest difference "
+            f"{f32:.1e} of the largest value; float64 would give about 1e-16): right.")
+        return CheckResult(True, f"{listed} {verb} {source} on {inputs}{fd_text}.{f32_text}",
                            None, name)
     except Exception as exc:  # a bug in the check itself must not look like the learner's
         return CheckResult(False, f"the check itself failed ({type(exc).__name__}: {exc}); this is a "

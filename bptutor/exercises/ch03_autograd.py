@@ -107,7 +107,8 @@ def check_backward_rule(fn, op: str = "*", rng=0) -> CheckResult:
     The check starts the children with non-zero gradients (as if they were
     used elsewhere too), uses an upstream ``out.grad`` other than 1, and for
     binary operations also ``a * a`` (one Value used twice). Diagnosed: ``=``
-    where ``+=`` belongs, forgotten upstream gradient, ``out.data`` used in
+    where ``+=`` belongs, ``out.data``/``out.grad`` or a child's ``.data`` changed,
+    forgotten upstream gradient, ``out.data`` used in
     place of ``out.grad``, a sign flip, and wrong local derivatives of the
     operation (e.g. ``1 - x**2`` for tanh); finite differences of the
     operation give the expected numbers.
@@ -134,7 +135,13 @@ def check_backward_rule(fn, op: str = "*", rng=0) -> CheckResult:
         kids = [nodes[k] for k in _kids(rule, a)]
         out = rule.build(kids[0], kids[-1])
         out.grad = a["out.grad"]
+        out_data = out.data
         fn(out)
+        if out.data != out_data or out.grad != a["out.grad"]:
+            which = "out.data" if out.data != out_data else "out.grad"
+            raise _Diagnosed(f"{rule.name} changed {which}",
+                             "the backward rule reads out.data and out.grad and only adds to the children's "
+                             ".grad; it must not change out itself.")
         for k, node in nodes.items():
             if node.data != a[k]:
                 raise _Diagnosed(f"{rule.name} changed {k}.data from {a[k]:.6g} to {node.data:.6g}",

@@ -28,7 +28,9 @@ def check_sgd_step(fn, rng=0) -> CheckResult:
     passed straight in). It must not change ``p.grad``. Compared with
     :class:`bptutor.optim.SGD`. Diagnosed: sign error, forgotten learning
     rate, the update computed into a copy and never stored, only the first
-    parameter updated (a ``return`` inside the loop), ``p.grad`` changed.
+    parameter updated (a ``return`` inside the loop), ``p.grad`` changed, the
+    list ``params`` changed. Every ``p.data`` is the documented in-place update
+    and is compared with the right new value; nothing else may change.
     """
     g = check_rng(rng)
     cases = []
@@ -51,7 +53,12 @@ def check_sgd_step(fn, rng=0) -> CheckResult:
 
     def call(fn, a):
         ps = params(a)
-        fn(ps, a["lr"])
+        handed = list(ps)
+        fn(handed, a["lr"])
+        if len(handed) != len(ps) or any(p is not q for p, q in zip(handed, ps)):
+            raise _Diagnosed("sgd_step changed the list params itself (added, removed or replaced items)",
+                             "loop over the list and change each parameter's .data; the list, and the "
+                             "Parameter objects in it, stay as they are (the model holds the same objects).")
         for p in ps:
             if np.shape(p.grad) != a[f"d{p.name}"].shape or not np.array_equal(p.grad, a[f"d{p.name}"]):
                 raise _Diagnosed(f"sgd_step changed {p.name}.grad",
@@ -121,7 +128,9 @@ def check_training_loop(fn, rng=0) -> CheckResult:
     losses. The check compares the losses and the trained weights with the
     reference loop. Diagnosed: gradients never zeroed (they accumulate), the
     epoch loss overwritten (``=`` where ``+=`` belongs) or summed, one loss
-    per batch, a sign error, parameters never updated.
+    per batch, a sign error, parameters never updated, ``X`` or ``y`` changed in
+    place (e.g. shuffled: the loop reads batches in order; only ``model`` is
+    updated in place).
     """
     g = check_rng(rng)
     cases = [_training_case(g, 0, 12, 3, 4, 0.1), _training_case(g, 5, 10, 2, 5, 0.3)]
@@ -157,4 +166,5 @@ def check_training_loop(fn, rng=0) -> CheckResult:
                 "zero_grad, moves nothing).", variant(update=False)),
     )
     return check_outputs(fn, name="train", reference=lambda a: _train(a), cases=cases, outputs=outputs,
-                         mistakes=mistakes, call=call, source="the reference loop (bptutor.optim.SGD)")
+                         mistakes=mistakes, call=call, source="the reference loop (bptutor.optim.SGD)",
+                         inplace=("model",))

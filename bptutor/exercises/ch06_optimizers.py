@@ -12,7 +12,7 @@ import numpy as np
 from .._checks import check_rng
 from ..layers import Parameter
 from ..optim import Adam, Momentum
-from ._core import Case, CheckResult, _Diagnosed, Mistake, check_outputs, _unpack
+from ._core import Case, CheckResult, _changed, _Diagnosed, Mistake, _mutation, check_outputs, _unpack
 
 
 # --- 06 gradient descent variants ------------------------------------------------------------------------
@@ -28,7 +28,7 @@ def _path(a, step: Callable, state: tuple) -> np.ndarray:
     theta, rows = a["theta0"].copy(), []
     for t in range(1, a["steps"] + 1):
         theta, *state = step(theta, a["A"] @ theta - a["c"], t, *state)
-        rows.append(np.array(theta, dtype=np.float64))
+        rows.append(np.array(theta))  # a float32 answer stays float32: its tolerance follows
     return np.array(rows)
 
 
@@ -43,19 +43,27 @@ def _optimizer_path(a, optimizer: Callable) -> np.ndarray:
 
 
 def _learner_step(fn, name: str, names: tuple, extra: Callable):
-    """Wrap a pure optimizer step: copy the inputs, refuse in-place changes to theta, check shapes."""
+    """Wrap a pure optimizer step: hand it copies, refuse in-place changes to any input, check shapes.
+
+    ``names`` are the outputs, ``("theta", *state names)``; the state goes in under the same names.
+    """
     def step(theta, grad, t, *state):
-        given = theta.copy()
-        raw = fn(theta, grad.copy(), *[s.copy() for s in state], *extra(t))
-        if not np.array_equal(theta, given, equal_nan=True):
-            raise _Diagnosed(f"{name} changed its argument theta in place",
-                             "theta changed in place: return a new array, theta = theta - ..., rather than "
-                             "theta -= ... (or +=): the caller's theta changes too, and a path recorded as a "
-                             "list of the same array shows one point.")
+        given = {"theta": theta, "grad": grad, **dict(zip(names[1:], state))}
+        handed = {k: np.array(v, copy=True) for k, v in given.items()}
+        raw = fn(handed["theta"], handed["grad"], *[handed[k] for k in names[1:]], *extra(t))
+        for key in given:
+            what = _changed(given[key], handed[key])
+            if what:
+                raise _mutation(name, key, what, (
+                    f"`{key}` changed in place. {name} returns new arrays: write `{key} = ...` (a new array) "
+                    f"rather than `{key} -= ...`, `{key} *= ...` or `{key}[...] = ...`. An in-place update "
+                    "changes the caller's array too: a path recorded as a list of the same array shows one "
+                    "point, and two state arrays that happen to be one object (m and v made by "
+                    "`[np.zeros(d)] * 2`) overwrite each other."))
         out = _unpack(raw, names, name)
         for k, v in out.items():
-            if v.shape != given.shape:
-                raise _Diagnosed(f"{name} returned {k} of shape {v.shape}, expected {given.shape} "
+            if v.shape != theta.shape:
+                raise _Diagnosed(f"{name} returned {k} of shape {v.shape}, expected {theta.shape} "
                                  "(the shape of theta)")
         return tuple(out.values())
     return step
@@ -84,7 +92,8 @@ def check_momentum_step(fn, rng=0) -> CheckResult:
     :class:`bptutor.optim.Momentum` (any consistent sign convention for ``v``
     passes). Diagnosed: sign error, forgotten momentum factor on ``v``, the
     velocity not carried over (plain gradient descent), ``theta`` moved with the
-    old velocity, the learning rate applied twice, ``theta`` changed in place.
+    old velocity, the learning rate applied twice, ``theta``, ``grad`` or ``v``
+    changed in place.
     """
     g = check_rng(rng)
     cases = [_quadratic_case(g, 3, lr=0.1, momentum=0.9, steps=6),
@@ -141,7 +150,8 @@ def check_adam_step(fn, rng=0) -> CheckResult:
     ``theta`` with :class:`bptutor.optim.Adam`. Diagnosed: no bias correction
     (or only on m, or only on v), ``eps`` inside the square root, ``beta1`` and
     ``beta2`` swapped, the gradient not squared, the square root forgotten, a
-    sign error, the step counted from 0 or 2, ``theta`` changed in place.
+    sign error, the step counted from 0 or 2, ``theta``, ``grad``, ``m`` or
+    ``v`` changed in place (the state is returned, never updated in place).
     """
     g = check_rng(rng)
     hyper = {"lr": 0.1, "beta1": 0.9, "beta2": 0.999, "eps": 1e-3}

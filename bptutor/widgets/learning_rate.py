@@ -122,13 +122,18 @@ def classify_run(losses, diverged_step: int | None = None,
       :math:`L_0`), and the step named is the first whose loss rose above :math:`L_0`.
       With a bounded activation such as tanh the loss of a too-large step does not
       explode to infinity, it thrashes far above where it started;
-    * **oscillating**: in the second half the loss climbs back up by a total of
-      more than 10% of its mean (each update jumps across the valley);
+    * **oscillating**: the loss is still bouncing at the end, as it looks on the log-scale
+      plot: over the last fifth of the run it rose on at least a fifth of the steps, by a
+      total of more than 0.05 decades (about 12%);
     * **converged**: the last tenth of the run brought less than 2% of the total
       decrease, and the loss fell by more than half;
     * **stalled**: it levelled off like that after falling by half or less
       (too small a network, or a plateau);
     * **too slow**: it is still falling at the end.
+
+    A run that spiked in its second half but is quiet again at the end is not
+    oscillating: it gets the verdict of its end (usually *converged*), and the message
+    names the spikes and whether the run ended at its lowest loss.
 
     Args:
         losses: loss per update, shape ``(E,)``, E >= 2 unless ``diverged_step`` is given.
@@ -156,24 +161,54 @@ def classify_run(losses, diverged_step: int | None = None,
         k = int(np.argmax(L > first))
         return "diverged", k, (f"diverged at step {k}: that update pushed the loss above its start "
                                f"{first:.3g} and it ended higher ({end:.3g}): {overshoot}")
-    tail = L[L.size // 2:]
-    rises = np.clip(np.diff(tail), 0.0, None)
-    # The floor keeps round-off wiggles of a loss near 0 from counting as oscillation.
-    if rises.sum() > 0.1 * np.mean(tail) + 1e-3 * first:
-        return "oscillating", None, (f"the loss went up on {np.mean(rises > 0):.0%} of the last "
-                                     f"{rises.size} steps: each update jumps across the valley "
-                                     f"instead of down it{smaller}")
+    bounce = _bounces(L[-max(5, L.size // 5):], first)
+    if bounce.mean() >= 0.2 and _log_rise(L[-max(5, L.size // 5):], first) > 0.05:
+        return "oscillating", None, (f"the loss is still bouncing at the end: it went up on "
+                                     f"{bounce.mean():.0%} of the last {bounce.size} steps, each "
+                                     f"update jumping across the valley instead of down it{smaller}")
+    spikes = _spikes(L, first)
     drop = (first - last) / first
     recent = (L[-m] - last) / max(first - last, 1e-300)
     if recent < 0.02 and drop > 0.5:
-        return "converged", None, (f"the loss fell from {first:.3g} to {last:.3g} and levelled off: "
-                                   f"steps big enough to make progress, small enough to stay stable")
+        why = (f"{spikes}: a learning rate near the largest this run tolerates" if spikes else
+               ": steps big enough to make progress, small enough to stay stable")
+        return "converged", None, f"the loss fell from {first:.3g} to {last:.3g} and levelled off{why}"
     if recent < 0.02:
         return "stalled", None, (f"the loss fell {drop:.0%} and stopped at {last:.3g}: the network "
                                  f"may be too small for this data, or stuck on a plateau (more "
-                                 f"units, another seed)")
+                                 f"units, another seed){spikes}")
     return "too slow", None, (f"the loss is still falling after {L.size} epochs (down "
-                              f"{max(drop, 0):.0%}): each step is too small{larger}")
+                              f"{max(drop, 0):.0%}): each step is too small{larger}{spikes}")
+
+
+def _log_rise(L: np.ndarray, first: float) -> float:
+    """Total climb of ``log10 L`` over ``L`` (rises only), in decades: what a log-scale plot shows."""
+    d = np.diff(np.log10(np.maximum(L, 1e-12 * first)))
+    return float(np.clip(d, 0.0, None).sum())
+
+
+def _bounces(L: np.ndarray, first: float) -> np.ndarray:
+    """Per step of ``L``: did the loss go up by more than 0.001 decades (round-off near 0 ignored)?"""
+    return np.diff(np.log10(np.maximum(L, 1e-12 * first))) > 1e-3
+
+
+def _spikes(L: np.ndarray, first: float) -> str:
+    """A note on spikes in the second half of a run that is quiet at its end, else ``""``."""
+    half = L.size // 2
+    rise = np.diff(np.log10(np.maximum(L[half:], 1e-12 * first)))
+    up = rise > 0.01
+    if not up.any():
+        return ""
+    episodes = int(np.sum(up & ~np.r_[False, up[:-1]]))  # runs of consecutive rising steps
+    k = half + int(np.argmax(rise)) + 1
+    at_best = L[-1] <= np.min(L) * (1 + 1e-9)
+    ended = ("recovered and ended at its lowest loss" if at_best else
+             f"settled at {L[-1]:.3g}, above its lowest {np.min(L):.3g}")
+    jump = f"x{10 ** rise.max():.3g} in one step"
+    if episodes == 1:
+        return f" (after a brief spike at step {k}, {jump}, it {ended})"
+    return (f" (after a bumpy stretch in the second half, the loss rising {episodes} times, at most "
+            f"{jump} at step {k}, it {ended})")
 
 
 def run_learning_rate_experiment(dataset: str = "two moons", hidden=(16, 16),
