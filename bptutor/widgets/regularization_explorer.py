@@ -127,15 +127,14 @@ def regularization_verdict(train_mse: float, test_mse: float, penalty: str = "no
         ``(kind, message)``.
     """
     noise = SINE_NOISE ** 2
-    numbers = (f"train MSE {train_mse:.3g}, test MSE {test_mse:.3g}: {train_mse / noise:.2g} and "
-               f"{test_mse / noise:.2g} times the noise level {noise:.2g}, the test error of the true sine")
+    numbers = (f"train MSE {train_mse:.3g}, test MSE {test_mse:.3g} ({train_mse / noise:.2g} and "
+               f"{test_mse / noise:.2g} times the noise level {noise:.2g}, the true sine's test error)")
     has_penalty, has_dropout = penalty != "none", dropout > 0
     if test_mse <= CLOSE * noise:
         kind = "good fit"
         why = "the test error is close to the noise level, the best any model can do"
         if train_mse < 0.5 * noise:
-            why += (" (the training error, well below the noise level, shows it has begun to fit the noise: "
-                    "a slightly stronger regularization may do as well)")
+            why += " (though a training error far below the noise level shows it has begun to fit the noise)"
     elif train_mse < BELOW * noise:
         kind = "overfitting"
         fixes = [f for f, on in (("strengthen the penalty (larger λ)", has_penalty),
