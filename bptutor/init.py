@@ -28,12 +28,16 @@ def _fans(fan_in, fan_out, who: str) -> tuple[int, int]:
 
 
 def standard(fan_in: int, fan_out: int, rng) -> np.ndarray:
-    r"""The classic uniform rule (LeCun et al. 1998, "Efficient BackProp").
+    r"""The common uniform heuristic that Glorot & Bengio (2010, eq. 1) call "standard".
 
     .. math:: W_{ij} \sim U\left[-\tfrac{1}{\sqrt{n_{in}}},\ \tfrac{1}{\sqrt{n_{in}}}\right],
        \qquad \operatorname{Var}(W) = \tfrac{1}{3 n_{in}}
 
-    This is also PyTorch's default for ``nn.Linear`` weights.
+    This is also PyTorch's default for ``nn.Linear`` weights (``kaiming_uniform_`` with
+    ``a = sqrt(5)`` gives exactly this bound). It is *not* the rule of LeCun, Bottou, Orr &
+    Müller (1998, "Efficient BackProp", §4.6), who recommend a standard deviation of
+    :math:`1/\sqrt{n_{in}}`, that is :math:`\operatorname{Var}(W) = 1/n_{in}`, three times
+    this variance (as a uniform distribution: :math:`U[-\sqrt{3/n_{in}}, \sqrt{3/n_{in}}]`).
 
     Args:
         fan_in: number of inputs per unit (``D``), >= 1.

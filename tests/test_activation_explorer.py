@@ -28,6 +28,22 @@ def test_activation_profile_by_hand():
     assert W.activation_profile("sigmoid", 4.0)["slope"] == pytest.approx(0.017662706, rel=1e-6)
 
 
+@pytest.mark.parametrize("name, slope", [("relu", 0.0), ("leaky_relu", 0.01), ("step", 0.0)])
+def test_a_kink_at_zero_is_reported_as_a_convention(name, slope):
+    state = W.activation_profile(name, 0.0)
+    assert state["slope"] == slope
+    assert "no derivative there" in state["message"] and "convention" in state["message"], state["message"]
+    # off the kink the slope is a derivative, and nothing is said about conventions
+    assert "convention" not in W.activation_profile(name, 0.5)["message"]
+
+
+def test_relu_at_its_kink_is_not_called_flat():
+    message = W.activation_profile("relu", 0.0)["message"]
+    assert "flat activation" not in message and "a little above 0" in message
+    assert "flat activation" in W.activation_profile("relu", -1.0)["message"]
+    assert "convention" not in W.activation_profile("sigmoid", 0.0)["message"]
+
+
 def test_activation_explorer_state_follows_controls(explorers):
     explorer = explorers["activation"]
     state = explorer.set(name="leaky_relu", x=-2.0, weight=2.0, depth=5)

@@ -15,6 +15,18 @@ def xavier_uniform(fan_in, fan_out, rng, mode="ok"):
     bound = {"ok": np.sqrt(6.0 / (fan_in + fan_out)), "no3": np.sqrt(2.0 / (fan_in + fan_out)),
              "no_sqrt": 6.0 / (fan_in + fan_out), "lecun": np.sqrt(3.0 / fan_in), "he": np.sqrt(6.0 / fan_in),
              "variance": 2.0 / (fan_in + fan_out)}.get(mode, np.sqrt(6.0 / (fan_in + fan_out)))
+    if mode == "edges":  # the right range, but every weight at +a or -a: three times the variance
+        return bound * np.sign(rng.uniform(-1.0, 1.0, size=(fan_in, fan_out)))
+    if mode == "mixture":  # the right range, a third of the columns squeezed: too small a variance
+        W = rng.uniform(-bound, bound, size=(fan_in, fan_out))
+        W[:, : fan_out // 3] *= 0.5
+        return W
+    if mode == "shifted":  # the right edge, but the mean is off
+        return rng.uniform(-bound, bound, size=(fan_in, fan_out)) * 0.9 + 0.1 * bound
+    if mode == "float32":
+        return rng.uniform(-bound, bound, size=(fan_in, fan_out)).astype(np.float32)
+    if mode == "transposed_back":  # drawn as (fan_out, fan_in), then transposed: right
+        return rng.uniform(-bound, bound, size=(fan_out, fan_in)).T
     if mode == "normal":
         return rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=(fan_in, fan_out))
     if mode == "positive":
@@ -40,7 +52,9 @@ CATALOGUE = [
         ({"mode": "no3"}, "a^2/3"), ({"mode": "no_sqrt"}, "square root"), ({"mode": "lecun"}, "LeCun"),
         ({"mode": "he"}, "He's uniform rule"), ({"mode": "variance"}, "not the bound"),
         ({"mode": "normal"}, "normally distributed"), ({"mode": "positive"}, "U[0, a]"),
-        ({"mode": "transposed"}, "shape (fan_in, fan_out)"), ({"mode": "global"}, "rng argument")]),
+        ({"mode": "transposed"}, "shape (fan_in, fan_out)"), ({"mode": "global"}, "rng argument"),
+        ({"mode": "edges"}, "3 times the target"), ({"mode": "mixture"}, "not spread evenly"),
+        ({"mode": "shifted"}, "average")]),
     (ex.check_leaky_relu_std, leaky_relu_std, [
         ({"mode": "no_square"}, "slope not squared"), ({"mode": "variance"}, "variance instead of standard"),
         ({"mode": "no2"}, "factor 2 is missing"), ({"mode": "ignored"}, "slope is ignored"),
@@ -50,9 +64,16 @@ CATALOGUE = [
 test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
 
 
-def test_xavier_uniform_accepts_any_correct_way_of_drawing():
-    result = ex.check_xavier_uniform(functools.partial(xavier_uniform, mode="other_form"))
+@pytest.mark.parametrize("mode", ["other_form", "float32", "transposed_back"])
+def test_xavier_uniform_accepts_any_correct_way_of_drawing(mode):
+    result = ex.check_xavier_uniform(functools.partial(xavier_uniform, mode=mode))
     assert result.passed, str(result)
+
+
+def test_xavier_uniform_rejects_no_right_answer_over_many_seeds():
+    # each statistical test rejects a right answer with probability < 1e-7: none of 100 seeds may fail
+    failed = [seed for seed in range(100) if not ex.check_xavier_uniform(xavier_uniform, rng=seed).passed]
+    assert failed == []
 
 
 def test_xavier_uniform_reports_an_exception_with_the_learners_line():

@@ -40,6 +40,9 @@ def dropout_forward(X, p, rng, training=True, mode="ok"):
         rng = np.random.default_rng(0)
     if mode == "global":
         rng = np.random.default_rng()
+    if mode in ("per_row", "per_column"):
+        shape = (X.shape[0], 1) if mode == "per_row" else (X.shape[1],)
+        return X * (rng.random(shape) >= p) / (1 - p)
     keep = rng.random(X.shape) < p if mode == "keep_p" else rng.random(X.shape) >= p
     if mode == "inplace":
         X *= keep / (1 - p)
@@ -64,7 +67,8 @@ CATALOGUE = [
         ({"mode": "by_p"}, "not by the drop probability"), ({"mode": "keep_p"}, "probability of *dropping*"),
         ({"mode": "eval_drop"}, "nothing is dropped"), ({"mode": "eval_scale"}, "return X unchanged"),
         ({"mode": "fixed"}, "fresh mask"), ({"mode": "global"}, "not with np.random"),
-        ({"mode": "inplace"}, "in place")]),
+        ({"mode": "inplace"}, "in place"), ({"mode": "per_row"}, "drawn per row"),
+        ({"mode": "per_column"}, "drawn per unit")]),
 ]
 
 test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
@@ -82,6 +86,26 @@ def test_ridge_fit_accepts_lstsq_on_the_augmented_system():
 def test_l2_penalty_reports_finite_differences_when_it_passes():
     result = ex.check_l2_penalty(l2_penalty)
     assert "finite differences agree" in result.message
+
+
+@pytest.mark.parametrize("written", ["float32", "loops", "where"])
+def test_dropout_accepts_other_right_answers(written):
+    def dropout(X, p, rng, training=True):
+        if not training:
+            return X
+        U = rng.random(X.shape)
+        if written == "float32":
+            return (X.astype(np.float32) * (U >= p)) / np.float32(1 - p)
+        if written == "where":
+            return np.where(U < 1 - p, X / (1 - p), 0.0)
+        out = np.zeros_like(X)
+        for i in range(X.shape[0]):
+            for j in range(X.shape[1]):
+                if U[i, j] >= p:
+                    out[i, j] = X[i, j] / (1 - p)
+        return out
+    result = ex.check_dropout_forward(dropout)
+    assert result.passed, str(result)
 
 
 def test_dropout_accepts_a_binomial_mask():

@@ -53,6 +53,18 @@ def streamed_mean_std(X, batch_size, mode="ok"):
     if mode == "whole":
         A = np.asarray(X)
         return A.mean(axis=0), A.std(axis=0)
+    if mode in ("gathered", "copied"):  # reads one batch at a time, but keeps them all
+        starts = range(0, len(X), batch_size)
+        if mode == "gathered":
+            A = np.concatenate([X[s:s + batch_size] for s in starts])
+        else:
+            A = np.empty(X.shape)
+            for s in starts:
+                A[s:s + batch_size] = X[s:s + batch_size]
+        return A.mean(axis=0), A.std(axis=0)
+    if mode == "swapped":
+        mean, std = streamed_mean_std(X, batch_size)
+        return std, mean
     N = len(X)
     n, s1, s2, means, stds = 0, 0.0, 0.0, [], []
     for start in range(0, N, batch_size):
@@ -76,10 +88,37 @@ def streamed_mean_std(X, batch_size, mode="ok"):
 
 
 def streamed_row_by_row(X, batch_size):
-    """Iterating over the rows reads one row at a time: slow, but streaming, so it passes."""
-    rows = [row for row in X]
-    A = np.array(rows)
-    return A.mean(axis=0), A.std(axis=0)
+    """Running totals over single rows: slow, but streaming, so it passes."""
+    n, s1, s2 = 0, 0.0, 0.0
+    for row in X:
+        n, s1, s2 = n + 1, s1 + row, s2 + row * row
+    mean = s1 / n
+    return mean, np.sqrt(s2 / n - mean * mean)
+
+
+def streamed_float32_einsum(X, batch_size):
+    """A right answer in float32 arithmetic, with einsum for the sums of squares."""
+    n, s1, s2 = 0, np.zeros(X.shape[1], np.float32), np.zeros(X.shape[1], np.float32)
+    for start in range(0, len(X), batch_size):
+        B = np.asarray(X[start:start + batch_size], dtype=np.float32)
+        n += B.shape[0]
+        s1 += B.sum(axis=0)
+        s2 += np.einsum("nd,nd->d", B, B)
+    mean = s1 / n
+    return mean, np.sqrt(np.maximum(s2 / n - mean * mean, 0))
+
+
+def streamed_welford(X, batch_size):
+    """Chan et al.'s pairwise merge of batch means and squared deviations: another right formula."""
+    n, mean, m2 = 0, 0.0, 0.0
+    for start in range(0, len(X), batch_size):
+        B = X[start:start + batch_size]
+        k, b_mean = B.shape[0], B.mean(axis=0)
+        delta, total = b_mean - mean, n + k
+        mean = mean + delta * k / total
+        m2 = m2 + ((B - b_mean) ** 2).sum(axis=0) + delta ** 2 * n * k / total
+        n = total
+    return mean, np.sqrt(m2 / n)
 
 
 # check, solution, (mistake switch, words the diagnosis must contain), ...
@@ -96,7 +135,9 @@ CATALOGUE = [
         ({"mode": "whole"}, "hold one batch at a time"), ({"mode": "mean_of_means"}, "averaged the batch means"),
         ({"mode": "mean_of_stds"}, "averaged the batch standard deviations"),
         ({"mode": "ddof1"}, "divided by N - 1"), ({"mode": "variance"}, "returned the variance"),
-        ({"mode": "last"}, "only the last batch"), ({"mode": "first"}, "only the first batch")]),
+        ({"mode": "last"}, "only the last batch"), ({"mode": "first"}, "only the first batch"),
+        ({"mode": "gathered"}, "batches were gathered"), ({"mode": "copied"}, "holds the whole data set"),
+        ({"mode": "swapped"}, "swapped order")]),
 ]
 
 test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
@@ -107,8 +148,21 @@ def test_input_gradient_agrees_with_finite_differences():
     assert "finite differences" in result.message, str(result)
 
 
-def test_streaming_row_by_row_passes_and_attribute_access_is_explained():
-    assert ex.check_streamed_mean_std(streamed_row_by_row).passed
+@pytest.mark.parametrize("solution", [streamed_row_by_row, streamed_float32_einsum, streamed_welford])
+def test_streaming_accepts_other_right_answers(solution):
+    result = ex.check_streamed_mean_std(solution)
+    assert result.passed, str(result)
+
+
+def test_gathering_single_rows_is_rejected_as_holding_the_data():
+    def rows_in_a_list(X, batch_size):
+        A = np.array([row for row in X])
+        return A.mean(axis=0), A.std(axis=0)
+    result = ex.check_streamed_mean_std(rows_in_a_list)
+    assert not result.passed and "held" in result.message and "KB" in result.message, str(result)
+
+
+def test_attribute_access_is_explained():
     result = ex.check_streamed_mean_std(lambda X, batch_size: (X.mean(axis=0), X.std(axis=0)))
     assert not result.passed and "only serves rows" in result.message, str(result)
 

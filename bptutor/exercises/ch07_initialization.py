@@ -44,11 +44,16 @@ def check_xavier_uniform(fn, rng=0) -> CheckResult:
     ``(fan_in, fan_out)``. The weights are random, so the check draws many of
     them (non-square fans) and tests what any right answer has: the shape,
     the same weights from the same seed, a symmetric range whose edge
-    (``max |W|``) is :math:`a`, and no values beyond it. Diagnosed: transposed
+    (``max |W|``) is :math:`a`, and no values beyond it; then the mean (0), the
+    variance (:math:`a^2/3`) and the distribution (Kolmogorov-Smirnov against
+    :math:`U[-a, a]`), each at a threshold a right answer crosses with
+    probability below :math:`10^{-7}`. Diagnosed: transposed
     shape, ``rng`` not used, a normal instead of a uniform distribution,
     ``U[0, a]`` instead of ``U[-a, a]``, and the bounds of the usual wrong
     formulas: the 3 of :math:`a^2/3` forgotten, the square root forgotten,
-    fan_in or fan_out alone (LeCun's or He's uniform rule).
+    fan_in or fan_out alone (LeCun's or He's uniform rule), and a right range
+    with the wrong spread (values only at :math:`\pm a`, a triangle, a
+    shifted mean).
     """
     name = "xavier_uniform"
     g = check_rng(rng)
@@ -99,14 +104,54 @@ def check_xavier_uniform(fn, rng=0) -> CheckResult:
              "of U[-a, a] is a^2/3."),
         )
         matched = next((c for c in candidates if abs(edge - c[0]) <= 0.01 * c[0]), None)
-        if matched is not None and matched[1] is None and abs(W.mean()) < 0.05 * a:
-            continue  # this layer is right
         if matched is not None and matched[1] is not None:
             return CheckResult(False, message, matched[1], name)
-        return CheckResult(False, message, "the largest |W| should be close to a = sqrt(6 / (fan_in + "
-                           f"fan_out)) = {a:.4g}, and the weights centred on 0; print a and compare.", name)
-    return CheckResult(True, "the shape, the range [-a, a] with a = sqrt(6 / (fan_in + fan_out)) and the "
+        if matched is None:
+            return CheckResult(False, message, "the largest |W| should be close to a = sqrt(6 / (fan_in + "
+                               f"fan_out)) = {a:.4g}, and the weights centred on 0; print a and compare.", name)
+        problem = _uniform_problem(W.ravel(), a)
+        if problem:
+            return CheckResult(False, message, problem, name)
+    return CheckResult(True, "the shape, the range [-a, a] with a = sqrt(6 / (fan_in + fan_out)), the mean 0, "
+                       "the variance 2 / (fan_in + fan_out), the uniform shape of the distribution and the "
                        "reproducibility from rng are right on 2 non-square layers.", None, name)
+
+
+#: how many standard errors a statistic may stray before the check rejects: with z = 6 a right
+#: answer is rejected with probability about 2e-9 per test (normal approximation).
+Z_REJECT = 6.0
+#: Kolmogorov-Smirnov threshold on sqrt(n) * D: P(reject | right) <= 2 exp(-2 * 3^2), about 3e-8.
+KS_REJECT = 3.0
+
+
+def _uniform_problem(w: np.ndarray, a: float) -> str | None:
+    """Test a sample ``w`` against U[-a, a]: its mean, its variance and its distribution (KS).
+
+    Each test has a false-rejection rate below 1e-7 for a right answer, and each detects the
+    wrong answers whose range looks right (values only at the edges, a triangle, a mixture).
+    """
+    n = w.size
+    var = a * a / 3.0                        # Var of U[-a, a]
+    mu4 = a ** 4 / 5.0                       # E[w^4] of U[-a, a]
+    mean, sample_var = float(w.mean()), float(w.var())
+    if abs(mean) > Z_REJECT * np.sqrt(var / n):
+        return (f"the weights average {mean:.3g}, where U[-a, a] averages 0 (at this sample size a right "
+                f"answer averages within {Z_REJECT * np.sqrt(var / n):.2g} of 0): draw symmetrically about 0, "
+                "rng.uniform(-a, a, size=...).")
+    if abs(sample_var - var) > Z_REJECT * np.sqrt((mu4 - var * var) / n):
+        return (f"Var(W) is {sample_var:.4g}, {sample_var / var:.3g} times the target 2 / (fan_in + fan_out) "
+                f"= {var:.4g}, although the largest |W| is right: the values are not spread evenly over "
+                "[-a, a] (too many near the edges if the variance is too large, near 0 if too small). Draw "
+                "every entry from one uniform distribution: rng.uniform(-a, a, size=(fan_in, fan_out)).")
+    u = np.sort(w)
+    cdf = np.clip((u + a) / (2.0 * a), 0.0, 1.0)
+    i = np.arange(1, n + 1)
+    ks = float(max(np.max(i / n - cdf), np.max(cdf - (i - 1) / n)))
+    if np.sqrt(n) * ks > KS_REJECT:
+        return (f"the mean, variance and range are right, but the histogram is not flat: the largest gap "
+                f"between your empirical distribution and U[-a, a] is {ks:.3g} (a right answer stays below "
+                f"{KS_REJECT / np.sqrt(n):.2g} here). Draw every entry from rng.uniform(-a, a, ...).")
+    return None
 
 
 def check_leaky_relu_std(fn, rng=0) -> CheckResult:

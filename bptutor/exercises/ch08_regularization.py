@@ -139,6 +139,30 @@ def check_l2_penalty(fn, rng=0) -> CheckResult:
                          source="lam/2 * sum of squares and lam * W")
 
 
+def _shared_mask(zero: np.ndarray):
+    """``(message, hint)`` when the dropped entries come in whole rows or whole columns, else None.
+
+    With independent entries, a whole row of 60 (or column of 400) all dropped or all kept has
+    probability below 0.7**60, about 5e-10, so a mask that makes *every* row (or column)
+    uniform is shared, not drawn per entry.
+    """
+    rows = zero.all(axis=1) | (~zero).all(axis=1)
+    cols = zero.all(axis=0) | (~zero).all(axis=0)
+    if zero.any() and (~zero).any() and rows.all():
+        return (f"every row is either dropped whole or kept whole ({int(zero.all(axis=1).sum())} of "
+                f"{zero.shape[0]} rows all zero)",
+                "the mask was drawn per row (one number per example, e.g. rng.random((N, 1))), so an example "
+                "loses all its units or none; dropout drops each entry independently: "
+                "mask = rng.random(X.shape) >= p.")
+    if zero.any() and (~zero).any() and cols.all():
+        return (f"every column is either dropped whole or kept whole ({int(zero.all(axis=0).sum())} of "
+                f"{zero.shape[1]} columns all zero)",
+                "the mask was drawn per unit (one number per column, e.g. rng.random(X.shape[1])), so a unit "
+                "is dropped for every example at once; dropout draws a fresh mask entry for every example "
+                "and unit: mask = rng.random(X.shape) >= p.")
+    return None
+
+
 def check_dropout_forward(fn, rng=0) -> CheckResult:
     r"""Exercise (08): the forward pass of inverted dropout.
 
@@ -152,7 +176,9 @@ def check_dropout_forward(fn, rng=0) -> CheckResult:
     the same seed, ``X`` itself in evaluation mode and ``X`` not modified.
     Diagnosed: no scaling, scaling by :math:`1-p` or by :math:`1/p`, ``p``
     taken as the keep probability, dropping or scaling in evaluation mode, a
-    mask that never changes, ``rng`` not used, ``X`` changed in place.
+    mask that never changes, ``rng`` not used, ``X`` changed in place, a mask
+    drawn per row (whole examples dropped) or per column (a unit dropped for
+    the whole batch) instead of per entry.
     """
     name = "dropout_forward"
     g = check_rng(rng)
@@ -193,6 +219,9 @@ def check_dropout_forward(fn, rng=0) -> CheckResult:
             else:
                 hint = "in evaluation mode (training=False) nothing is dropped: return X itself."
             return CheckResult(False, f"with training=False the output differs from X {where}.", hint, name)
+        shared = _shared_mask(first == 0)
+        if shared:
+            return CheckResult(False, f"{shared[0]} {where}.", shared[1], name)
         dropped = float(np.mean(first == 0))
         kept = first != 0
         ratio = first[kept] / X[kept] if kept.any() else np.array([np.nan])

@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 
 from .. import activations as act
@@ -169,6 +171,27 @@ class _OnDisk:
                              f".{name} (np.mean(X) or X.{name}(...) would read the whole file at once)")
 
 
+#: cases at least this large are also watched for memory: a right answer holds a few batches at a time.
+_MEMORY_CASE_BYTES = 256 * 1024
+
+
+def _traced(fn, *args):
+    """``(fn(*args), peak bytes allocated during the call)``, measured with tracemalloc (numpy reports
+    its array buffers to it)."""
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = fn(*args)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        if started:
+            tracemalloc.stop()
+    return result, peak
+
+
 def _stream_case(g, N: int, D: int, batch_size: int) -> Case:
     X = g.normal(loc=3.0, scale=2.0, size=(N, D)) * g.uniform(0.5, 2.0, size=D)
     last = N - batch_size * ((N - 1) // batch_size)
@@ -192,32 +215,48 @@ def check_streamed_mean_std(fn, rng=0) -> CheckResult:
     ``mean`` and ``std`` of shape (D,) (``std`` as ``np.std``, dividing by N).
     ``X`` is a stand-in for an ``np.memmap`` that only serves rows
     (``X[start:stop]``, ``len(X)``, ``X.shape``) and records the largest read:
-    reading more than ``batch_size`` rows at once fails. Diagnosed: the whole
-    array read at once, the batch means (or standard deviations) averaged
+    reading more than ``batch_size`` rows at once fails, and on a 640 KB input
+    the peak memory of the call is measured (``tracemalloc``): holding more than
+    half the array at once fails too. Diagnosed: the whole array read at once,
+    all batches gathered in memory (a list, ``np.concatenate``), the outputs in
+    swapped order, the batch means (or standard deviations) averaged
     although the last batch is smaller, the sample standard deviation
     (N - 1), the variance returned, only the first or last batch used.
     """
     g = check_rng(rng)
-    cases = [_stream_case(g, 50, 3, 16), _stream_case(g, 23, 5, 5), _stream_case(g, 12, 2, 12)]
+    cases = [_stream_case(g, 50, 3, 16), _stream_case(g, 23, 5, 5), _stream_case(g, 12, 2, 12),
+             _stream_case(g, 2000, 40, 100)]  # 640 KB: large enough to see a whole-data copy in memory
 
     def reference(a):
         return a["X"].mean(axis=0), a["X"].std(axis=0)
 
     def call(fn, a):
         X = _OnDisk(a["X"])
-        result = fn(X, a["batch_size"])
+        result, peak = _traced(fn, X, a["batch_size"])
         if X.largest > a["batch_size"]:
             raise _Diagnosed(f"streamed_mean_std read {X.largest} rows at once with batch_size "
                              f"{a['batch_size']}",
                              "hold one batch at a time: loop over X[start:start + batch_size] and keep running "
                              "sums (the count, the sum of x and the sum of x**2 per feature); np.mean(X), "
                              "np.asarray(X) or X[:, d] read the whole file.")
+        whole = a["X"].nbytes
+        if whole >= _MEMORY_CASE_BYTES and peak > 0.5 * whole:
+            batch = a["batch_size"] * a["X"].shape[1] * a["X"].itemsize
+            raise _Diagnosed(f"streamed_mean_std read one batch at a time but held {peak / 1024:,.0f} KB at once "
+                             f"(one batch is {batch / 1024:,.0f} KB, the whole array {whole / 1024:,.0f} KB)",
+                             "the batches were gathered before computing (a list of batches, np.concatenate or "
+                             "np.vstack of them, or a copy of the data): that holds the whole data set in memory, "
+                             "which streaming is meant to avoid. Update running totals inside the loop and let "
+                             "each batch go.")
         return result
 
     def one_batch(pick):
         return lambda a, r: {"mean": pick(_batches(a)).mean(axis=0), "std": pick(_batches(a)).std(axis=0)}
 
     mistakes = (
+        Mistake("mean and std returned in swapped order", "the function should end with `return mean, std`, "
+                "in that order; you returned the standard deviation first.",
+                lambda a, r: {"mean": r["std"], "std": r["mean"]}),
         Mistake("averaged the batch means", "the last batch is smaller, so its mean must count less: add up "
                 "the sums and the row counts over all batches and divide once at the end.",
                 lambda a, r: {"mean": np.mean([B.mean(axis=0) for B in _batches(a)], axis=0)}),

@@ -55,8 +55,8 @@ from .optimizer_race import (ROSENBROCK, SURFACES, OptimizerExplorer, Race, Surf
 from .activation_explorer import (ACTIVATION_NAMES, ActivationExplorer, activation_profile,
                                   explore_activation)
 from .regularization_explorer import (PENALTIES, SINE_NOISE, RegularizationExplorer,
-                                      RegularizationRun, explore_regularization, regularized_mlp,
-                                      run_regularization_experiment, sine_data)
+                                      RegularizationRun, explore_regularization, regularization_verdict,
+                                      regularized_mlp, run_regularization_experiment, sine_data)
 
 __all__ = [
     # _explorer
@@ -78,4 +78,5 @@ __all__ = [
     # regularization_explorer
     "PENALTIES", "SINE_NOISE", "RegularizationExplorer", "RegularizationRun",
     "explore_regularization", "regularized_mlp", "run_regularization_experiment", "sine_data",
+    "regularization_verdict",
 ]

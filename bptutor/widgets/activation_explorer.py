@@ -18,12 +18,27 @@ from ._explorer import Explorer, control_style
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "identity", "step")
 
 
+#: What the slope reported at a kink (x = 0) is: a convention, not a derivative.
+KINKS = {
+    "relu": "ReLU has a kink at 0 and no derivative there: 0 is a convention, the one PyTorch uses; "
+            "any value in [0, 1] is a subgradient, the slope being 0 just left of 0 and 1 just right",
+    "leaky_relu": "leaky ReLU has a kink at 0 and no derivative there: the slope 0.01 of the left side is "
+                  "a convention, the one PyTorch uses; any value in [0.01, 1] is a subgradient",
+    "step": "the step jumps at 0 and has no derivative there at all, not even a subgradient: 0 is a "
+            "convention, and the slope is 0 on both sides",
+}
+
+
 def activation_profile(name: str, x: float, weight: float = 1.0, depth: int = 10) -> dict:
     r"""How much gradient survives ``depth`` layers whose pre-activations all sit at ``x``.
 
     Each layer multiplies the gradient by :math:`w\,f'(x)` (a weight of size ``weight``
     times the activation's slope), so after :math:`n` layers it is scaled by
     :math:`(w f'(x))^n`: vanishing below 1, exploding above.
+
+    At a kink (ReLU, leaky ReLU and the step at :math:`x = 0`) the activation has
+    no derivative; the slope used there is a convention (PyTorch's: ReLU'(0) = 0,
+    leaky ReLU'(0) = the left slope), and the message says so.
 
     Returns:
         dict with ``f`` (:math:`f(x)`), ``slope`` (:math:`f'(x)`), ``factor``
@@ -44,9 +59,14 @@ def activation_profile(name: str, x: float, weight: float = 1.0, depth: int = 10
     factor = weight * slope
     chain = np.abs(factor) ** np.arange(depth + 1)
     total = chain[-1]
-    head = (f"{name}'({x:.2g}) = {slope:.3g}; with weights of size {weight:.3g} each layer multiplies "
+    kink = KINKS.get(name) if x == 0.0 else None
+    value = f"{name}'({x:.2g}) = {slope:.3g}" + (f" ({kink})" if kink else "")
+    head = (f"{value}; with weights of size {weight:.3g} each layer multiplies "
             f"the gradient by {factor:.3g}, so {depth} layers multiply it by {total:.3g}")
-    if slope == 0.0:
+    if slope == 0.0 and kink and name != "step":
+        kind, why = "no gradient", ("by that convention nothing passes back at exactly 0, although a "
+                                    "pre-activation a little above 0 would pass the gradient unchanged")
+    elif slope == 0.0:
         kind, why = "no gradient", "a flat activation passes nothing back: the layers below never learn"
     elif total < 1e-2:
         kind, why = "vanishing", "the first layers barely learn (saturation, or weights too small)"

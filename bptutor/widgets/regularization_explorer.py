@@ -99,16 +99,56 @@ def run_regularization_experiment(penalty: str = "none", lam: float = 1e-2, drop
     test_mse = mse_loss(model.forward(x_test), t_test)[0]
     weights = np.concatenate([p.data.ravel() for name, p in model.named_parameters()
                               if name.endswith("W")])
-    noise = SINE_NOISE ** 2
-    numbers = f"train MSE {train_mse:.3g}, test MSE {test_mse:.3g} (noise alone gives {noise:.2g})"
-    if train_mse > 2.0 * noise:
-        kind, why = "underfitting", "the model cannot even fit the training points: weaken the penalty"
-    elif test_mse > 1.25 * noise and train_mse < 0.5 * noise:
-        kind, why = "overfitting", "it fits the noise of 12 points, not the sine: strengthen the penalty"
-    else:
-        kind, why = "good fit", "training and test error are both close to the noise level"
+    kind, message = regularization_verdict(train_mse, test_mse, penalty, dropout)
     return RegularizationRun(np.asarray(history.train_loss), np.asarray(history.val_loss), train_mse,
-                             test_mse, weights, kind, f"{numbers}: {why}", model)
+                             test_mse, weights, kind, message, model)
+
+
+#: A test MSE within this factor of the noise variance counts as close to the noise level.
+CLOSE = 1.25
+#: A training MSE below this fraction of the noise variance means the noise itself is being fitted.
+BELOW = 0.75
+
+
+def regularization_verdict(train_mse: float, test_mse: float, penalty: str = "none",
+                           dropout: float = 0.0) -> tuple[str, str]:
+    r"""Name a run from its errors against the noise variance :math:`s^2` (no model can beat it on test data).
+
+    * **good fit**: test MSE :math:`\le 1.25\,s^2`;
+    * **overfitting**: test MSE above that while the training MSE is below :math:`0.75\,s^2`
+      (the training points are fitted more closely than their noise allows);
+    * **underfitting**: both above the noise level.
+
+    The advice names only what this run can change: the penalty when there is one, the
+    dropout rate when it is on, and otherwise the training time or (for overfitting) adding
+    a penalty.
+
+    Returns:
+        ``(kind, message)``.
+    """
+    noise = SINE_NOISE ** 2
+    numbers = (f"train MSE {train_mse:.3g}, test MSE {test_mse:.3g} ({train_mse / noise:.2g} and "
+               f"{test_mse / noise:.2g} times the noise level {noise:.2g}, the true sine's test error)")
+    has_penalty, has_dropout = penalty != "none", dropout > 0
+    if test_mse <= CLOSE * noise:
+        kind = "good fit"
+        why = "the test error is close to the noise level, the best any model can do"
+        if train_mse < 0.5 * noise:
+            why += " (though a training error far below the noise level shows it has begun to fit the noise)"
+    elif train_mse < BELOW * noise:
+        kind = "overfitting"
+        fixes = [f for f, on in (("strengthen the penalty (larger λ)", has_penalty),
+                                 ("raise the dropout rate", has_dropout)) if on]
+        why = ("it fits the training points more closely than their noise allows, and the test error pays: "
+               + (" or ".join(fixes) if fixes else "add a penalty (L2 or L1) or dropout"))
+    else:
+        kind = "underfitting"
+        fixes = [f for f, on in (("weaken the penalty (smaller λ)", has_penalty),
+                                 ("lower the dropout rate", has_dropout)) if on]
+        why = ("the model does not follow the sine even on the training points, so both errors are above "
+               "the noise level: " + (" or ".join(fixes) if fixes else "train for more epochs (nothing "
+                                      "here holds the model back)"))
+    return kind, f"{numbers}: {why}"
 
 
 class RegularizationExplorer(Explorer):
@@ -133,6 +173,8 @@ class RegularizationExplorer(Explorer):
         super().__init__(controls, figsize=(9.6, 3.2))
 
     def compute(self) -> dict:
+        # λ means nothing without a penalty: grey its slider out so that moving it is not mistaken for an effect
+        self.lam.disabled = self.penalty.value == "none"
         run = run_regularization_experiment(self.penalty.value, self.lam.value, self.dropout.value,
                                             self.epochs.value, self.seed.value)
         return {"kind": run.kind, "message": run.message, "train_mse": run.train_mse,
