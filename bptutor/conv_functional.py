@@ -291,7 +291,10 @@ def _conv2d_forward(X, W, b, stride, padding):
     kH, kW = W.shape[2:]
     cols = _im2col(X, kH, kW, stride, padding)                       # (N*H_out*W_out, C*kH*kW)
     H_out, W_out = (X.shape[2] + 2 * padding - kH) // stride + 1, (X.shape[3] + 2 * padding - kW) // stride + 1
-    out = cols @ W.reshape(F, -1).T                                  # (N*H_out*W_out, F)
+    # W_col as its own contiguous (C*kH*kW, F) array: with a transposed view OpenBLAS takes a
+    # multithreaded path that runs 10-100x slower on small kernels on a busy machine
+    W_col = np.ascontiguousarray(W.reshape(F, -1).T)                 # (C*kH*kW, F)
+    out = cols @ W_col                                               # (N*H_out*W_out, F)
     out += b
     # NHWC -> NCHW as a view: the next layer reads it through its strides, nothing is copied
     return out.reshape(N, H_out, W_out, F).transpose(0, 3, 1, 2), (X, W, b, stride, padding, cols)
