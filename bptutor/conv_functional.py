@@ -373,12 +373,20 @@ def max_pool2d_forward(X, kernel_size, stride=None):
 
 
 def _max_pool2d_forward(X, kH, kW, stride):
-    N, C = X.shape[:2]
-    windows = sliding_window_view(X, (kH, kW), axis=(2, 3))[:, :, ::stride, ::stride]   # (N, C, Ho, Wo, kH, kW)
-    H_out, W_out = windows.shape[2:4]
-    flat = windows.reshape(N, C, H_out, W_out, kH * kW)
-    argmax = flat.argmax(axis=-1)                                    # the first maximum wins a tie
-    return flat.max(axis=-1), (X.shape, (kH, kW), stride, argmax)
+    # One pass per offset (a, b) of the window, over the (N, C, H_out, W_out) grid of window corners:
+    # kH*kW vectorized steps (4 for a 2x2 window), never a loop over pixels. A later offset replaces
+    # the running maximum only when it is strictly larger, so the first maximum wins a tie.
+    H_out, W_out = (X.shape[2] - kH) // stride + 1, (X.shape[3] - kW) // stride + 1
+    rows, cols = slice(0, stride * H_out, stride), slice(0, stride * W_out, stride)
+    out = X[:, :, rows, cols].copy()                                  # offset (0, 0)
+    argmax = np.zeros(out.shape, dtype=np.intp)                       # index a * kW + b of the maximum
+    for t in range(1, kH * kW):
+        a, b = divmod(t, kW)
+        candidate = X[:, :, a:a + stride * H_out:stride, b:b + stride * W_out:stride]
+        larger = candidate > out
+        np.copyto(out, candidate, where=larger)
+        np.copyto(argmax, t, where=larger)
+    return out, (X.shape, (kH, kW), stride, argmax)
 
 
 def max_pool2d_backward(dout, cache):
@@ -406,8 +414,9 @@ def max_pool2d_backward(dout, cache):
 def _max_pool2d_backward(dout, cache):
     (N, C, H, W), (kH, kW), stride, argmax = cache
     H_out, W_out = argmax.shape[2:]
-    rows = np.arange(H_out)[:, None] * stride + argmax // kW          # (N, C, H_out, W_out)
-    cols = np.arange(W_out)[None, :] * stride + argmax % kW
-    flat = (np.arange(N * C).reshape(N, C, 1, 1) * H + rows) * W + cols
-    dX = np.bincount(flat.ravel(), weights=dout.ravel(), minlength=N * C * H * W)   # sums where windows overlap
-    return dX.reshape(N, C, H, W).astype(dout.dtype, copy=False)
+    dX = np.zeros((N, C, H, W), dtype=dout.dtype)
+    # offset by offset, as in the forward pass; += so that overlapping windows add up
+    for t in range(kH * kW):
+        a, b = divmod(t, kW)
+        dX[:, :, a:a + stride * H_out:stride, b:b + stride * W_out:stride] += np.where(argmax == t, dout, 0.0)
+    return dX
