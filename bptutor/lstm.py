@@ -34,20 +34,27 @@ from .layers import Module, Parameter, check_dout, require_cache
 from .recurrent import check_bptt_steps, check_dtype, check_sequences, check_state
 
 
-def _sigmoid(A: np.ndarray) -> np.ndarray:
-    r"""The logistic function in place as :math:`\tfrac12(1 + \tanh(a/2))`: one ufunc, never overflows."""
-    A *= 0.5
-    np.tanh(A, out=A)
-    A += 1.0
-    A *= 0.5
-    return A
+def _gate_constants(H: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    r"""``(scale, shift)`` (4H,) such that the gates are :math:`\tanh(a \cdot s) \cdot s + \text{shift}`.
+
+    :math:`\sigma(a) = \tfrac12 + \tfrac12\tanh(a/2)` (never overflows), so with
+    :math:`s = \tfrac12` and shift :math:`\tfrac12` on the i, f, o columns and :math:`s = 1`,
+    shift 0 on the g columns, one ``tanh`` over the whole contiguous row computes all four
+    gates (elementwise work on column slices is several times slower in numpy).
+    """
+    scale = np.full(4 * H, 0.5, dtype=dtype)
+    scale[2 * H:3 * H] = 1.0
+    shift = np.full(4 * H, 0.5, dtype=dtype)
+    shift[2 * H:3 * H] = 0.0
+    return scale, shift
 
 
-def _gates(A: np.ndarray, H: int) -> np.ndarray:
+def _gates(A: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """Pre-activations (..., 4H) -> gate values in place: sigmoid on i, f, o and tanh on g."""
-    _sigmoid(A[..., :2 * H])
-    np.tanh(A[..., 2 * H:3 * H], out=A[..., 2 * H:3 * H])
-    _sigmoid(A[..., 3 * H:])
+    A *= scale
+    np.tanh(A, out=A)
+    A *= scale
+    A += shift
     return A
 
 
@@ -76,7 +83,8 @@ def lstm_step_forward(x, h_prev, c_prev, W_xh, W_hh, b):
     check_shape("h_prev", h_prev, (x.shape[0], H), who=who)
     c_prev = as_array("c_prev", c_prev, who=who)
     check_shape("c_prev", c_prev, (x.shape[0], H), who=who)
-    gates = _gates(x @ W_xh + h_prev @ W_hh + b, H)    # (N, 4H): i, f, g, o
+    A = x @ W_xh + h_prev @ W_hh + b
+    gates = _gates(A, *_gate_constants(H, A.dtype))    # (N, 4H): i, f, g, o
     i, f, g, o = np.split(gates, 4, axis=1)
     c = f * c_prev + i * g
     tc = np.tanh(c)
@@ -204,10 +212,11 @@ class LSTM(Module):
         Hs = np.empty((T, N, H), dtype=dtype)
         Cs = np.empty((T, N, H), dtype=dtype)
         h, c, W_hh = h0, c0, self.W_hh.data
+        scale, shift = _gate_constants(H, dtype)
         for t in range(T):
             a = A[t]
             a += h @ W_hh
-            _gates(a, H)                             # A[t] now holds i, f, g, o
+            _gates(a, scale, shift)                  # A[t] now holds i, f, g, o
             c = np.multiply(a[:, H:2 * H], c, out=Cs[t])
             c += a[:, :H] * a[:, 2 * H:3 * H]        # c_t = f c_{t-1} + i g
             h = np.tanh(c, out=Hs[t])
@@ -242,36 +251,46 @@ class LSTM(Module):
         return np.ascontiguousarray((dA2 @ self.W_xh.data.T).reshape(T, N, -1).transpose(1, 0, 2))
 
     def _through_time(self, dH, A, Cs, c0):
-        """The backward recursion; gradients kept per output still in reach when truncated (see ``bptt_hidden``)."""
+        """The backward recursion over time; returns dA (T, N, 4H), dh0, dc0 and the totals at h_t, c_t.
+
+        Truncated to k steps, a gradient is kept per output still in reach (an (m, N, H)
+        stack, as in :func:`bptutor.recurrent.bptt_hidden`).
+        """
         T, N, H = dH.shape
         k = self.bptt_steps
-        full = k is None or k >= T
         W_hhT = self.W_hh.data.T
         I, F, G, O = (A[..., j * H:(j + 1) * H] for j in range(4))
         TC = np.tanh(Cs)
         C_prev = np.concatenate([c0[None], Cs[:-1]])
-        # the local derivatives of every step at once, before the loop
-        dI, dF, dG = G * I * (1 - I), C_prev * F * (1 - F), I * (1 - G * G)
-        dO, dTC = TC * O * (1 - O), O * (1 - TC * TC)
+        # every step's local derivatives at once, before the loop: da = [dc, dc, dc, dh] * LOCAL
+        LOCAL = np.concatenate([G * I * (1 - I), C_prev * F * (1 - F), I * (1 - G * G), TC * O * (1 - O)], axis=-1)
+        dTC = O * (1 - TC * TC)                       # ∂h_t/∂c_t
         dA = np.empty_like(A)
         Gh, Gc = np.empty_like(Cs), np.empty_like(Cs)
+        if k is None or k >= T:
+            gh, gc = dH[T - 1], np.zeros_like(dH[0])
+            for t in range(T - 1, -1, -1):
+                Gh[t] = gh
+                dct = np.multiply(gh, dTC[t], out=Gc[t])
+                dct += gc                             # the cell's total gradient
+                da = np.multiply(np.concatenate([dct, dct, dct, gh], axis=-1), LOCAL[t], out=dA[t])
+                gh = da @ W_hhT
+                gc = dct * F[t]                       # the cell-state path: dc_{t-1} = dc_t * f_t
+                if t:
+                    gh += dH[t - 1]
+            return dA, gh, gc, Gh, Gc
         gh, gc = dH[T - 1][None], np.zeros((1, N, H), dtype=dH.dtype)   # (m, N, H): one row per output in reach
         for t in range(T - 1, -1, -1):
-            dct = gc + gh * dTC[t]                    # the cell's total gradient, per output
-            da = np.concatenate([dct * dI[t], dct * dF[t], dct * dG[t], gh * dO[t]], axis=-1)  # (m, N, 4H)
+            dct = gc + gh * dTC[t]
+            da = np.concatenate([dct, dct, dct, gh], axis=-1) * LOCAL[t]   # (m, N, 4H)
             np.sum(da, axis=0, out=dA[t])
             np.sum(gh, axis=0, out=Gh[t])
             np.sum(dct, axis=0, out=Gc[t])
-            keep = slice(None) if full or t == 0 else slice(0, k - 1)
-            gh_prev = da[keep] @ W_hhT
-            gc_prev = dct[keep] * F[t]                # the cell-state path: dc_{t-1} = dc_t * f_t
             if t == 0:
-                return dA, gh_prev.sum(axis=0), gc_prev.sum(axis=0), Gh, Gc
-            if full:
-                gh, gc = gh_prev + dH[t - 1], gc_prev
-            else:
-                gh = np.concatenate([dH[t - 1][None], gh_prev])
-                gc = np.concatenate([np.zeros_like(dH[t - 1])[None], gc_prev])
+                return dA, dA[0] @ W_hhT, Gc[0] * F[0], Gh, Gc
+            # outputs t .. t+k-2 may pass through step t-1 too; output t+k-1 has used up its k steps
+            gh = np.concatenate([dH[t - 1][None], da[:k - 1] @ W_hhT])
+            gc = np.concatenate([np.zeros((1, N, H), dtype=dH.dtype), dct[:k - 1] * F[t]])
         raise AssertionError("unreachable")
 
     def __repr__(self) -> str:

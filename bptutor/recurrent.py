@@ -23,10 +23,10 @@ and the shared weights **add up** the contributions of every step.
 Here: :func:`rnn_step_forward` / :func:`rnn_step_backward` (one step, the
 ``(out, cache)`` pair a learner writes), :class:`RNN` (the layer, with
 truncated BPTT), :class:`LastStep` and :class:`TimeDistributed` (to put a
-``Linear`` read-out after it in a ``Sequential``), :func:`clip_grad_norm` and
-:func:`make_adding_problem`, a task whose memory length is set by ``T``.
+``Linear`` read-out after it in a ``Sequential``) and :func:`clip_grad_norm`.
 The LSTM is in :mod:`bptutor.lstm`, real-time recurrent learning in
-:mod:`bptutor.rtrl`.
+:mod:`bptutor.rtrl`, tasks whose memory length we choose in
+:mod:`bptutor.sequence_tasks`.
 
 Shapes: ``X`` (N, T, D), hidden states (N, T, H), ``W_xh`` (D, H),
 ``W_hh`` (H, H), ``b`` (H,). ``W`` is stored as (in, out), so PyTorch's
@@ -42,8 +42,9 @@ import numpy as np
 from ._checks import as_array, check_choice, check_finite, check_float, check_int, check_rng, check_shape, describe
 from .layers import Module, Parameter, check_dout, require_cache
 
-#: The nonlinearities an :class:`RNN` offers (PyTorch's ``nn.RNN`` offers the same two).
-NONLINEARITIES = ("tanh", "relu")
+#: The nonlinearities an :class:`RNN` offers: PyTorch's ``nn.RNN`` offers the first two; ``"linear"``
+#: (no nonlinearity, :math:`f(z) = z`) is the case the theory of vanishing gradients solves exactly.
+NONLINEARITIES = ("tanh", "relu", "linear")
 
 
 # --- small checks shared with lstm.py and rtrl.py ---------------------------------------------------------
@@ -91,17 +92,21 @@ def check_state(name: str, state, N: int, H: int, who: str) -> np.ndarray | None
 
 
 def _activate(Z: np.ndarray, nonlinearity: str) -> np.ndarray:
-    """``f(Z)`` in place (tanh or relu); returns Z."""
+    """``f(Z)`` in place (tanh, relu or linear); returns Z."""
     if nonlinearity == "tanh":
         return np.tanh(Z, out=Z)
-    return np.maximum(Z, 0, out=Z)
+    if nonlinearity == "relu":
+        return np.maximum(Z, 0, out=Z)
+    return Z
 
 
 def _slope(Hs: np.ndarray, nonlinearity: str) -> np.ndarray:
-    """``f'(z)`` from the outputs ``h = f(z)``: :math:`1 - h^2` for tanh, :math:`[h > 0]` for relu."""
+    """``f'(z)`` from the outputs ``h = f(z)``: :math:`1 - h^2` for tanh, :math:`[h > 0]` for relu, 1 for linear."""
     if nonlinearity == "tanh":
         return 1.0 - Hs * Hs
-    return (Hs > 0).astype(Hs.dtype)
+    if nonlinearity == "relu":
+        return (Hs > 0).astype(Hs.dtype)
+    return np.ones_like(Hs)
 
 
 # --- one step, as a learner writes it ---------------------------------------------------------------------
@@ -114,7 +119,7 @@ def rnn_step_forward(x, h_prev, W_xh, W_hh, b, nonlinearity: str = "tanh"):
         W_xh: input-to-hidden weights (D, H).
         W_hh: hidden-to-hidden weights (H, H).
         b: bias (H,).
-        nonlinearity: ``"tanh"`` or ``"relu"``.
+        nonlinearity: ``"tanh"``, ``"relu"`` or ``"linear"``.
 
     Returns:
         ``(h, cache)``: the new hidden state (N, H) and what :func:`rnn_step_backward` needs.
@@ -142,7 +147,7 @@ def rnn_step_backward(dh, cache):
         dz = dh \odot f'(z), \quad dx = dz\,W_{xh}^\top, \quad dh_{prev} = dz\,W_{hh}^\top, \quad
         dW_{xh} = x^\top dz, \quad dW_{hh} = h_{prev}^\top dz, \quad db = \textstyle\sum_n dz_{n,:}
 
-    with :math:`f'(z) = 1 - h^2` for tanh and :math:`[h > 0]` for relu (both read off the output).
+    with :math:`f'(z) = 1 - h^2` for tanh, :math:`[h > 0]` for relu (both read off the output) and 1 for linear.
 
     Args:
         dh: ∂L/∂h (N, H), everything that reaches this step's output.
@@ -222,7 +227,7 @@ class RNN(Module):
     Args:
         input_size: D >= 1.
         hidden_size: H >= 1.
-        nonlinearity: ``"tanh"`` or ``"relu"``.
+        nonlinearity: ``"tanh"``, ``"relu"`` or ``"linear"`` (:math:`f(z) = z`).
         bptt_steps: None (full BPTT) or k >= 1: the gradient of each step's
             output flows back through at most k steps.
         rng: generator or seed. Weights are drawn from
@@ -444,40 +449,3 @@ def clip_grad_norm(parameters, max_norm: float) -> float:
         for p in params:
             p.grad *= factor
     return total
-
-
-# --- a task whose memory length we choose ------------------------------------------------------------------
-def make_adding_problem(n: int, T: int, rng=0) -> tuple[np.ndarray, np.ndarray]:
-    r"""The adding problem (Hochreiter & Schmidhuber 1997): add the two marked numbers of a sequence.
-
-    Each sequence has T steps with two inputs: a number :math:`u_t \sim U(0, 1)` and
-    a marker :math:`m_t \in \{0, 1\}` that is 1 at exactly two steps, one drawn in
-    the first half (:math:`t < \lfloor T/2 \rfloor`) and one in the second, as in Le,
-    Jaitly & Hinton (2015). The target is :math:`y = \sum_t m_t u_t`, read at the
-    end, so the first marked number must be remembered for at least
-    :math:`T - \lfloor T/2 \rfloor + 1` steps. Predicting the mean, 1, scores an MSE of
-    :math:`\mathrm{Var}(u_1 + u_2) = 2/12 = 1/6`; knowing only the second number,
-    :math:`\mathrm{Var}(u_1) = 1/12`.
-
-    Args:
-        n: number of sequences >= 1.
-        T: length >= 2.
-        rng: generator or seed.
-
-    Returns:
-        ``X`` (n, T, 2) (numbers, markers) and ``y`` (n, 1), float64.
-    """
-    who = "make_adding_problem"
-    n = check_int("n", n, minimum=1, who=who)
-    T = check_int("T", T, minimum=2, who=who)
-    rng = check_rng(rng)
-    half = T // 2
-    X = np.zeros((n, T, 2))
-    X[:, :, 0] = rng.uniform(0.0, 1.0, size=(n, T))
-    rows = np.arange(n)
-    first = rng.integers(0, half, size=n)
-    second = rng.integers(half, T, size=n)
-    X[rows, first, 1] = 1.0
-    X[rows, second, 1] = 1.0
-    y = (X[rows, first, 0] + X[rows, second, 0])[:, None]
-    return X, y
