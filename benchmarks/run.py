@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE))
 
 from _common import blas_threads, installed, row, skipped  # noqa: E402
 
-PARTS = ["engine", "mlp", "bound", "sklearn", "notebooks", "widgets", "memory"]
+PARTS = ["engine", "mlp", "bound", "sklearn", "notebooks", "widgets", "memory", "rnn"]
 
 
 def widget_rows(quick: bool) -> list:
@@ -76,6 +76,9 @@ def run_part(name: str, quick: bool, done: list) -> list:
         return bench_notebooks.run(quick)
     if name == "widgets":
         return widget_rows(quick)
+    if name == "rnn":
+        import bench_rnn
+        return bench_rnn.run(quick)
     if name == "memory":
         import bench_memory
         return bench_memory.run(quick, notebook_rows=[r for r in done if r["section"].startswith("5 ")])
