@@ -153,3 +153,14 @@ def test_the_package_reexports_the_module():
             assert name in W.__all__ and getattr(W, name) is value, name
     for name in ("BPTT_KINDS", "CLIP_OPTIONS"):
         assert getattr(W, name) is getattr(B, name)
+
+
+def test_every_control_at_its_extremes_gives_a_verdict_and_a_picture():
+    explorer = W.explore_bptt()
+    for T in (2, 200):
+        for rho in (0.1, 3.0):
+            for nonlinearity in B.NONLINEARITIES:
+                for clip in B.CLIP_OPTIONS:
+                    state = explorer.set(T=T, spectral_radius=rho, nonlinearity=nonlinearity, clip=clip)
+                    assert state["kind"] in B.BPTT_KINDS, (T, rho, nonlinearity, clip, state["message"])
+                    shown_png(explorer)
