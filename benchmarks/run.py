@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE))
 
 from _common import blas_threads, installed, row, skipped  # noqa: E402
 
-PARTS = ["engine", "mlp", "bound", "sklearn", "notebooks", "widgets", "memory", "conv"]
+PARTS = ["engine", "mlp", "bound", "sklearn", "notebooks", "widgets", "memory", "conv", "rnn"]
 
 
 def widget_rows(quick: bool) -> list:
@@ -79,6 +79,9 @@ def run_part(name: str, quick: bool, done: list) -> list:
     if name == "conv":
         import bench_conv
         return bench_conv.run(quick)
+    if name == "rnn":
+        import bench_rnn
+        return bench_rnn.run(quick)
     if name == "memory":
         import bench_memory
         return bench_memory.run(quick, notebook_rows=[r for r in done if r["section"].startswith("5 ")])

@@ -52,6 +52,11 @@ FIGURES = {
     "backward_start.png": (widgets.explore_backward, {"step": 0}, "start"),
     "backward_step_2.png": (widgets.explore_backward, {"step": 2}, "step"),
     "backward_done.png": (widgets.explore_backward, {"step": 5}, "done"),
+    "bptt_vanishing.png": (widgets.explore_bptt, {"nonlinearity": "tanh", "spectral_radius": 0.9}, "vanishing"),
+    "bptt_stable.png": (widgets.explore_bptt, {"nonlinearity": "linear", "spectral_radius": 1.0}, "stable"),
+    "bptt_exploding.png": (widgets.explore_bptt, {"nonlinearity": "linear", "spectral_radius": 1.2}, "exploding"),
+    "bptt_clipped.png": (widgets.explore_bptt, {"nonlinearity": "linear", "spectral_radius": 1.2, "clip": "at 1"},
+                         "clipped"),
 }
 
 

@@ -52,6 +52,8 @@ lists the mistakes it names):
 * 12 ``check_streamed_mean_std``: ``streamed_mean_std(X, batch_size) -> (mean, std)``
 * 13 ``check_conv2d_backward``: ``conv2d_backward_loops(dout, X, W, stride, padding) -> (dX, dW, db)``
 * 13 ``check_max_pool_backward``: ``max_pool_backward(dout, X, kernel_size, stride) -> dX``
+* 14 ``check_rnn_step_backward``: ``rnn_step_backward(dh, x, h_prev, W_xh, W_hh, b) -> (dx, dh_prev, dW_xh, dW_hh, db)``
+* 14 ``check_rnn_backward``: ``rnn_backward(dH, X, h0, W_xh, W_hh, b) -> (dX, dh0, dW_xh, dW_hh, db)``
 
 Unwritten exercises in the student edition: :func:`yours_or_reference` (a later
 cell calls bptutor's reference while the learner's function still raises
@@ -101,6 +103,7 @@ from .ch10_symmetry import check_pair_margin, check_symmetry_detector
 from .ch11_alternatives import check_central_differences, check_oja_step, check_spsa_estimate
 from .ch12_digits import check_confusion_matrix, check_input_gradient, check_streamed_mean_std
 from .ch13_convolution import check_conv2d_backward, check_max_pool_backward
+from .ch14_recurrent import check_rnn_backward, check_rnn_step_backward
 
 __all__ = [
     # core: results, building blocks for checks
@@ -134,4 +137,6 @@ __all__ = [
     "check_confusion_matrix", "check_input_gradient", "check_streamed_mean_std",
     # 13 convolutional networks
     "check_conv2d_backward", "check_max_pool_backward",
+    # 14 recurrent networks
+    "check_rnn_step_backward", "check_rnn_backward",
 ]

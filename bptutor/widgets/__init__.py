@@ -5,7 +5,8 @@ Each explorer follows the pattern of the jupyter-widgets tutorial:
 * a **pure compute function** beside it (numbers in, numbers out, no widgets):
   :func:`run_learning_rate_experiment`, :func:`race_optimizers`,
   :func:`activation_profile`, :func:`compare_losses`,
-  :func:`run_regularization_experiment`, :func:`backward_trace`;
+  :func:`run_regularization_experiment`, :func:`backward_trace`,
+  :func:`bptt_gradient_profile`;
 * a **builder** ``explore_*()`` that *returns* an :class:`Explorer`. Nothing is
   displayed on construction: the last line of a cell shows it, and a test can
   set ``explorer.lr.value = 10`` and read ``explorer.state`` instead.
@@ -36,6 +37,7 @@ compute function, its :class:`Explorer` subclass and its builder:
 ``optimizer_race``              SGD to Adam on a function of two variables (chapter 6)
 ``activation_explorer``         the gradient through many layers (chapter 7)
 ``regularization_explorer``     training against test error (chapter 8)
+``bptt_explorer``               the gradient through time of an RNN (chapter 14)
 ==============================  =================================================
 
 Everything public is re-exported here: ``from bptutor.widgets import explore_loss``.
@@ -57,6 +59,8 @@ from .activation_explorer import (ACTIVATION_NAMES, ActivationExplorer, activati
 from .regularization_explorer import (PENALTIES, SINE_NOISE, RegularizationExplorer,
                                       RegularizationRun, explore_regularization, regularization_verdict,
                                       regularized_mlp, run_regularization_experiment, sine_data)
+from .bptt_explorer import (BPTT_KINDS, CLIP_OPTIONS, BPTTExplorer, bptt_gradient_profile, explore_bptt,
+                            recurrent_weights)
 
 __all__ = [
     # _explorer
@@ -79,4 +83,6 @@ __all__ = [
     "PENALTIES", "SINE_NOISE", "RegularizationExplorer", "RegularizationRun",
     "explore_regularization", "regularized_mlp", "run_regularization_experiment", "sine_data",
     "regularization_verdict",
+    # bptt_explorer
+    "BPTT_KINDS", "CLIP_OPTIONS", "BPTTExplorer", "bptt_gradient_profile", "explore_bptt", "recurrent_weights",
 ]
