@@ -50,6 +50,8 @@ lists the mistakes it names):
 * 12 ``check_confusion_matrix``: ``confusion_matrix(y_true, y_pred, n_classes) -> M``
 * 12 ``check_input_gradient``: ``input_gradient(X, y, W1, b1, W2, b2) -> dX``
 * 12 ``check_streamed_mean_std``: ``streamed_mean_std(X, batch_size) -> (mean, std)``
+* 15 ``check_batchnorm_backward``: ``batchnorm_backward(dout, X, gamma, eps) -> (dX, dgamma, dbeta)``
+* 15 ``check_residual_backward``: ``residual_backward(dout, X, W1, b1, W2, b2) -> (dX, dW1, db1, dW2, db2)``
 
 Unwritten exercises in the student edition: :func:`yours_or_reference` (a later
 cell calls bptutor's reference while the learner's function still raises
@@ -96,6 +98,7 @@ from .ch09_landscapes import check_batched_forward, check_logistic_hessian
 from .ch10_symmetry import check_pair_margin, check_symmetry_detector
 from .ch11_alternatives import check_central_differences, check_oja_step, check_spsa_estimate
 from .ch12_digits import check_confusion_matrix, check_input_gradient, check_streamed_mean_std
+from .ch15_deep import check_batchnorm_backward, check_residual_backward
 
 __all__ = [
     # core: results, building blocks for checks
@@ -127,4 +130,6 @@ __all__ = [
     "check_central_differences", "check_spsa_estimate", "check_oja_step",
     # 12 capstone: digits
     "check_confusion_matrix", "check_input_gradient", "check_streamed_mean_std",
+    # 15 deep networks
+    "check_batchnorm_backward", "check_residual_backward",
 ]
