@@ -17,6 +17,8 @@ reach them. Running statistics are not Parameters: ``state_dict()`` (and so
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._checks import as_array, check_float, check_shape, describe
@@ -179,22 +181,33 @@ class BatchNorm1d(Module):
             raise ValueError(f"{self!r} expected more than 1 example per feature in training mode, got X of "
                              f"shape {X.shape}: the variance of a batch of one is 0. Train on batches of at "
                              "least 2, or call eval() to use the running statistics")
-        if not np.all(np.isfinite(X)):
-            bad = int(X.size - np.count_nonzero(np.isfinite(X)))
-            raise ValueError(f"{self!r} expected X to be finite in training mode, got {bad} NaN or infinite "
-                             "entries (the running statistics were left unchanged; inside fit this usually "
-                             "means the layers before have diverged: try a smaller learning rate)")
-        mu = _mean(X, axis=0)                                               # (1, D)
-        X_hat, inv_std, var = _normalize(X - mu, 0, self.eps)               # (N, D), (1, D), (1, D)
+        mu = X.mean(axis=0)                                                 # (D,)
+        if not math.isfinite(mu.sum()):  # NaN or inf in X, or a sum beyond the float range
+            if not np.all(np.isfinite(X)):
+                bad = int(X.size - np.count_nonzero(np.isfinite(X)))
+                raise ValueError(f"{self!r} expected X to be finite in training mode, got {bad} NaN or infinite "
+                                 "entries (the running statistics were left unchanged; inside fit this usually "
+                                 "means the layers before have diverged: try a smaller learning rate)")
+            mu = _mean(X, axis=0)[0]
+        Xc = X - mu                                                         # (N, D)
+        var = np.einsum("nd,nd->d", Xc, Xc) / N                            # (D,), biased; einsum does not warn on overflow
+        if math.isfinite(var.sum()):
+            inv_std = 1.0 / np.sqrt(var + self.eps)
+            X_hat = Xc
+            X_hat *= inv_std                                                # in place: Xc is not needed again
+        else:
+            X_hat, inv_std, var = _normalize(Xc, 0, self.eps)               # (N, D), (1, D), (1, D)
+            inv_std, var = inv_std[0], var[0]
         m = self.momentum
-        with np.errstate(over="ignore"):
-            self.running_mean *= 1.0 - m
-            self.running_mean += m * mu[0]
-            self.running_var *= 1.0 - m
-            self.running_var += m * var[0] * (N / (N - 1))                  # unbiased, as PyTorch
+        self.running_mean *= 1.0 - m
+        self.running_mean += m * mu
+        self.running_var *= 1.0 - m
+        self.running_var += (m * N / (N - 1)) * var                         # unbiased, as PyTorch; inf stays inf
         self.num_batches_tracked += 1
-        self._cache = (X_hat, inv_std[0], True)
-        return self.gamma.data * X_hat + self.beta.data                     # (N, D)
+        self._cache = (X_hat, inv_std, True)
+        out = X_hat * self.gamma.data
+        out += self.beta.data
+        return out                                                          # (N, D)
 
     def backward(self, dout) -> np.ndarray:
         """Add ``dgamma``, ``dbeta`` into ``gamma.grad``, ``beta.grad``; return ``dX`` (N, D).
@@ -204,12 +217,19 @@ class BatchNorm1d(Module):
         """
         X_hat, inv_std, batch_stats = require_cache(self)
         dout = check_dout(dout, X_hat.shape, who=repr(self))
-        self.gamma.grad += np.sum(dout * X_hat, axis=0)    # (D,): gamma scales every row's x_hat
-        self.beta.grad += dout.sum(axis=0)                 # (D,): beta is added to every row
-        dX_hat = dout * self.gamma.data                    # (N, D)
+        dgamma = np.einsum("nd,nd->d", dout, X_hat)        # (D,): gamma scales every row's x_hat
+        dbeta = dout.sum(axis=0)                           # (D,): beta is added to every row
+        self.gamma.grad += dgamma
+        self.beta.grad += dbeta
         if not batch_stats:
-            return dX_hat * inv_std
-        return _standardized_backward(dX_hat, X_hat, inv_std, axis=0)
+            return dout * (self.gamma.data * inv_std)
+        # the compact formula with its two sums reused: sum_j dx_hat_j = gamma dbeta, sum_j dx_hat_j x_hat_j = gamma dgamma
+        N = dout.shape[0]
+        dX = N * dout
+        dX -= dbeta
+        dX -= X_hat * dgamma
+        dX *= self.gamma.data * inv_std / N
+        return dX                                          # (N, D)
 
     def __repr__(self) -> str:
         extra = "" if self.momentum == 0.1 else f", momentum={self.momentum:g}"
