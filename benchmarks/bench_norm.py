@@ -71,6 +71,6 @@ def run(quick: bool) -> list:
         ours, ref = 1e6 * median(times["bptutor"]), 1e6 * median(times["torch"])
         import torch
         rows.append(row(SECTION, figure, "us", ours, ref, reference_name=f"PyTorch {torch.__version__}",
-                        note=f"median of {repeats}, alternating; bptutor {spread([1e6 * t for t in times['bptutor']])} us, "
-                             f"PyTorch {spread([1e6 * t for t in times['torch']])} us"))
+                        note=f"median of {repeats}, alternating; bptutor {spread([1e6 * t for t in times['bptutor']])} "
+                             f"us, PyTorch {spread([1e6 * t for t in times['torch']])} us"))
     return rows

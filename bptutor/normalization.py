@@ -62,7 +62,9 @@ def _normalize(Xc: np.ndarray, axis: int, eps: float) -> tuple:
 def _standardized_backward(dX_hat: np.ndarray, X_hat: np.ndarray, inv_std: np.ndarray, axis: int) -> np.ndarray:
     r"""The compact backward of :math:`\hat x = (x - \mu)/\sigma` along ``axis`` (see :class:`BatchNorm1d`).
 
-    .. math:: dX = \frac{1}{\sigma}\Big(d\hat X - \mathrm{mean}(d\hat X) - \hat X\,\mathrm{mean}(d\hat X \odot \hat X)\Big)
+    .. math::
+        dX = \frac{1}{\sigma}\Big(d\hat X - \mathrm{mean}(d\hat X)
+             - \hat X\,\mathrm{mean}(d\hat X \odot \hat X)\Big)
     """
     return inv_std * (dX_hat - dX_hat.mean(axis=axis, keepdims=True)
                       - X_hat * (dX_hat * X_hat).mean(axis=axis, keepdims=True))
@@ -190,7 +192,8 @@ class BatchNorm1d(Module):
                                  "means the layers before have diverged: try a smaller learning rate)")
             mu = _mean(X, axis=0)[0]
         Xc = X - mu                                                         # (N, D)
-        var = np.einsum("nd,nd->d", Xc, Xc) / N                            # (D,), biased; einsum does not warn on overflow
+        # (D,), the biased variance; einsum takes one pass, makes no temporary and does not warn on overflow
+        var = np.einsum("nd,nd->d", Xc, Xc) / N
         if math.isfinite(var.sum()):
             inv_std = 1.0 / np.sqrt(var + self.eps)
             X_hat = Xc
@@ -223,7 +226,8 @@ class BatchNorm1d(Module):
         self.beta.grad += dbeta
         if not batch_stats:
             return dout * (self.gamma.data * inv_std)
-        # the compact formula with its two sums reused: sum_j dx_hat_j = gamma dbeta, sum_j dx_hat_j x_hat_j = gamma dgamma
+        # the compact formula with its two sums reused:
+        # sum_j dx_hat_j = gamma * dbeta and sum_j dx_hat_j x_hat_j = gamma * dgamma
         N = dout.shape[0]
         dX = N * dout
         dX -= dbeta

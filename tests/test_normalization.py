@@ -51,7 +51,8 @@ def test_batchnorm_eval_uses_running_statistics_and_changes_nothing():
 
 def test_batchnorm_backward_by_hand_on_two_examples():
     # N = 2, one feature, x = (0, 2): mu = 1, var = 1, x_hat = (-1, 1) (eps tiny). With dout = (1, 0):
-    # dbeta = 1, dgamma = -1, dX = (1/(2s)) (2 dout - sum dout - x_hat sum(dout x_hat)) = (0.5 (2 - 1 - 1), 0.5 (0 - 1 + 1)) = 0
+    # dbeta = 1, dgamma = -1, dX = (1/(2s)) (2 dout - sum dout - x_hat sum(dout x_hat))
+    #                            = (0.5 (2 - 1 - 1), 0.5 (0 - 1 + 1)) = 0
     bn = BatchNorm1d(1, eps=1e-12)
     bn.forward(np.array([[0.0], [2.0]]))
     dX = bn.backward(np.array([[1.0], [0.0]]))
@@ -151,7 +152,8 @@ def test_layernorm_gradients_match_finite_differences(shape):
 def test_residual_block_with_batchnorm_matches_finite_differences(shape):
     N, D, seed = shape
     g = np.random.default_rng(seed)
-    block = Residual(Sequential(Linear(D, D, rng=seed), BatchNorm1d(D, momentum=0.0), Tanh(), Linear(D, D, rng=seed + 1)))
+    block = Residual(Sequential(Linear(D, D, rng=seed), BatchNorm1d(D, momentum=0.0), Tanh(),
+                                Linear(D, D, rng=seed + 1)))
     _fd_check(block, g.normal(size=(N, D)), g.normal(size=(N, D)))
 
 

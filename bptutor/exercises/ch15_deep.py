@@ -169,7 +169,7 @@ def _res_cases(g, sizes) -> list:
 
 
 def check_residual_backward(fn, rng=0) -> CheckResult:
-    r"""Exercise (15): the backward pass of a residual block :math:`\text{out} = X + \mathrm{relu}(XW_1 + b_1)W_2 + b_2`.
+    r"""Exercise (15): the backward of a residual block :math:`X + \mathrm{relu}(XW_1 + b_1)W_2 + b_2`.
 
     .. math::
         dH = dout\,W_2^\top,\quad dZ_1 = dH\odot[Z_1 > 0],\quad
