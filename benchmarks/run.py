@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE))
 
 from _common import blas_threads, installed, row, skipped  # noqa: E402
 
-PARTS = ["engine", "mlp", "bound", "sklearn", "notebooks", "widgets", "memory", "conv", "rnn"]
+PARTS = ["engine", "mlp", "bound", "sklearn", "notebooks", "widgets", "memory", "conv", "rnn", "norm"]
 
 
 def widget_rows(quick: bool) -> list:
@@ -85,6 +85,9 @@ def run_part(name: str, quick: bool, done: list) -> list:
     if name == "memory":
         import bench_memory
         return bench_memory.run(quick, notebook_rows=[r for r in done if r["section"].startswith("5 ")])
+    if name == "norm":
+        import bench_norm
+        return bench_norm.run(quick)
     raise ValueError(f"unknown part {name!r}; expected one of {PARTS}")
 
 

@@ -19,7 +19,7 @@ ROW_KEYS = {"section", "figure", "unit", "bptutor", "reference", "reference_name
             "note"}
 #: section -> the module its reference comes from (None: no reference)
 REFERENCES = {"1": "micrograd", "2": "torch", "3": None, "4": "sklearn", "5": None, "6": None, "7": None,
-              "8": "torch", "9": "torch"}
+              "8": "torch", "9": "torch", "10": "torch"}
 
 pytestmark = pytest.mark.slow  # about ten seconds: kernels, PyTorch and matplotlib start up
 

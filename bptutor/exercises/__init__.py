@@ -54,6 +54,8 @@ lists the mistakes it names):
 * 13 ``check_max_pool_backward``: ``max_pool_backward(dout, X, kernel_size, stride) -> dX``
 * 14 ``check_rnn_step_backward``: ``rnn_step_backward(dh, x, h_prev, W_xh, W_hh, b) -> (dx, dh_prev, dW_xh, dW_hh, db)``
 * 14 ``check_rnn_backward``: ``rnn_backward(dH, X, h0, W_xh, W_hh, b) -> (dX, dh0, dW_xh, dW_hh, db)``
+* 15 ``check_batchnorm_backward``: ``batchnorm_backward(dout, X, gamma, eps) -> (dX, dgamma, dbeta)``
+* 15 ``check_residual_backward``: ``residual_backward(dout, X, W1, b1, W2, b2) -> (dX, dW1, db1, dW2, db2)``
 
 Unwritten exercises in the student edition: :func:`yours_or_reference` (a later
 cell calls bptutor's reference while the learner's function still raises
@@ -104,6 +106,7 @@ from .ch11_alternatives import check_central_differences, check_oja_step, check_
 from .ch12_digits import check_confusion_matrix, check_input_gradient, check_streamed_mean_std
 from .ch13_convolution import check_conv2d_backward, check_max_pool_backward
 from .ch14_recurrent import check_rnn_backward, check_rnn_step_backward
+from .ch15_deep import check_batchnorm_backward, check_residual_backward
 
 __all__ = [
     # core: results, building blocks for checks
@@ -139,4 +142,6 @@ __all__ = [
     "check_conv2d_backward", "check_max_pool_backward",
     # 14 recurrent networks
     "check_rnn_step_backward", "check_rnn_backward",
+    # 15 deep networks
+    "check_batchnorm_backward", "check_residual_backward",
 ]
