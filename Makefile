@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])" 2>/dev/null)
 NBVAL_SANITIZE := tests/nbval_sanitize.cfg
 
-.PHONY: course test unit notebooks figures bench venv check-python clean
+.PHONY: course test unit notebooks figures bench venv check-python clean slides book
 
 check-python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; bptutor needs Python 3.10 or newer" >&2; exit 1; }
@@ -35,9 +35,32 @@ unit: venv
 notebooks: venv
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env notebooks --nbval-sanitize-with $(NBVAL_SANITIZE) -p no:cacheprovider
 
-test: venv
+test: venv slides book
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env notebooks --nbval-sanitize-with $(NBVAL_SANITIZE) -p no:cacheprovider
+
+# Instructor kit. The front-end files (reveal.js, MathJax, jQuery, require.js) come
+# from npm into tools/vendor/node_modules and are copied into the build, so the
+# decks and the site open with no network.
+VENDOR       := tools/vendor/node_modules/.package-lock.json
+KIT_STAMP     = $(VENV)/.installed-kit-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:12])" 2>/dev/null)
+
+$(VENDOR): tools/vendor/package.json tools/vendor/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm not found; the slides and the website need it once to fetch reveal.js and MathJax (on Debian: apt-get install npm)" >&2; exit 1; }
+	cd tools/vendor && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+$(KIT_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[slides,book]"
+	@rm -f $(VENV)/.installed-kit-*
+	@touch $@
+
+slides: venv $(KIT_STAMP) $(VENDOR)
+	$(BIN)/python tools/build_slides.py --out build/slides
+
+book: venv $(KIT_STAMP) $(VENDOR)
+	@start=$$(date +%s); $(BIN)/python -m sphinx -q -b html -c book -j 1 . build/book && \
+	  echo "website built in $$(( $$(date +%s) - start )) s -> build/book/index.html"
 
 figures: venv
 	MPLBACKEND=Agg $(BIN)/python -m bptutor.figures
