@@ -5,6 +5,7 @@ notebooks' own links to ``../figures/*.png`` resolve. Nothing is executed: the
 notebooks are committed executed. MathJax 3 comes from the npm package in
 tools/vendor and is copied into the site, so the pages need no network.
 """
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,8 @@ root_doc = "book/index"
 include_patterns = ["book/*.md", "notebooks/[0-9][0-9]_*.ipynb", "notebooks/guides/*.md"]
 exclude_patterns = ["build", ".venv", "**/.ipynb_checkpoints", "tools/vendor"]
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+nb_custom_formats = {".ipynb": ["notebook_reader.read_notebook", {}, False]}
 # The notebooks are committed executed; never run them here.
 nb_execution_mode = "off"
 # An explorer's widget view needs widget state (never stored) and a widget manager
@@ -27,6 +30,8 @@ nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json
                               ("html", "application/vnd.jupyter.widget-state+json", None)]
 nb_ipywidgets_js = {}
 myst_enable_extensions = ["dollarmath", "amsmath"]
+# Jupyter reads $$...$$ inside a paragraph as display maths; so must the site.
+myst_dmath_double_inline = True
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type", "myst.xref_missing"]
 

@@ -10,7 +10,8 @@ Each committed, executed notebook goes through nbconvert's slides exporter:
   (:func:`bptutor.editions.strip_solutions`), outputs kept;
 - an explorer's widget view is dropped from its output (no widget state is
   stored, so it could not render), which leaves the picture and the text it carries;
-- markdown pictures (``../figures/*.png``) are embedded in the page.
+- markdown pictures beside the notebook are embedded in the page; those it
+  links outside its folder (``../figures/*.png``) are copied to ``_static/figures``.
 
 reveal.js, MathJax 2 (the version the exporter's template drives), jQuery and
 require.js are copied from the npm packages in ``tools/vendor`` (``npm ci``
@@ -53,6 +54,8 @@ REVEAL_PARTS = ["dist/reveal.js", "dist/reveal.css", "dist/theme/white.css", "di
 EXTERNAL_LOAD = re.compile(r"""<(?:script|img|iframe|source)\b[^>]*\bsrc=["']?(?:https?:)?//[^"'\s>]*"""
                            r"""|<link\b[^>]*\bhref=["']?(?:https?:)?//[^"'\s>]*|url\(["']?(?:https?:)?//[^)]*\)|"""
                            r"""\bimport\s[^;]*from\s*["'](?:https?:)?//""", re.I)
+#: a markdown picture or an <img> whose path leaves the notebook's folder
+PICTURE_LINK = re.compile(r"""(!\[[^\]]*\]\(|<img\s[^>]*src=["'])(\.\./[^)"'\s]+)([)"'\s])""")
 SLIDE_SECTION = re.compile(r"<section\b[^>]*>\s*(?!<section)", re.S)
 
 
@@ -99,12 +102,29 @@ def exporter() -> SlidesExporter:
     return SlidesExporter(config=c)
 
 
-def deck_notebook(nb):
-    """A copy of ``nb`` as the deck shows it: annotated, solutions stripped, widget views dropped."""
+def _local_pictures(source: str, notebook_dir: Path, out: Path) -> str:
+    """Copy each picture a markdown cell links outside its folder (``../figures/x.png``) into
+    ``out/_static/figures`` and point the link there (nbconvert embeds only pictures beside the notebook)."""
+    def move(match):
+        target = (notebook_dir / match.group(2)).resolve()
+        if not target.is_file():
+            return match.group(0)
+        dst = out / STATIC / "figures" / target.name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(target, dst)
+        return f"{match.group(1)}{STATIC}/figures/{target.name}{match.group(3)}"
+    return PICTURE_LINK.sub(move, source)
+
+
+def deck_notebook(nb, notebook_dir: Path | None = None, deck_dir: Path | None = None):
+    """A copy of ``nb`` as the deck shows it: annotated, solutions stripped, widget views dropped,
+    pictures linked from outside the notebook's folder copied to ``deck_dir`` (when both folders are given)."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
     annotate(nb)
     for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and notebook_dir is not None and deck_dir is not None:
+            cell.source = _local_pictures(cell.source, notebook_dir, deck_dir)
         if cell.cell_type != "code":
             continue
         cell.source = strip_solutions(cell.source, f"cell {index}")
@@ -126,7 +146,7 @@ def build(notebooks: Path, out: Path, vendor: Path) -> dict[str, int]:
     exp = exporter()
     counts = {}
     for path in sorted(notebooks.glob("[0-9][0-9]_*.ipynb")):
-        nb = deck_notebook(nbformat.read(str(path), as_version=4))
+        nb = deck_notebook(nbformat.read(str(path), as_version=4), path.parent, out)
         html, _ = exp.from_notebook_node(nb, resources={"metadata": {"path": str(path.parent),
                                                                      "name": path.stem}})
         if EXTERNAL_LOAD.search(html):
