@@ -266,7 +266,7 @@ def test_every_chapter_has_a_lesson_guide_with_each_part(chapter):
     items = re.split(r"^\d+\. ", questions, flags=re.M)[1:]
     assert 2 <= len(items) <= 3, len(items)
     for item in items:
-        assert "?" in item.split("\n")[0], item[:80]
+        assert "?" in item.split("*Answer")[0], item[:80]
         assert re.search(r"^\s*\*Answer[.:]\*\s+\S.{40,}", item, re.M | re.S), item[:80]
 
     # misconceptions: each names a diagnosis from the chapter's check catalogue
@@ -280,7 +280,28 @@ def test_every_chapter_has_a_lesson_guide_with_each_part(chapter):
     numbers = _section(text, "Numbers the class should see")
     bullets = [b for b in numbers.splitlines() if b.startswith("- ")]
     assert len(bullets) >= 3
-    assert all(re.search(r"cell \d+", b) for b in bullets), [b for b in bullets if not re.search(r"cell \d+", b)]
+    assert all(re.search(r"cells? \d+", b) for b in bullets), [b for b in bullets if not re.search(r"cells? \d+", b)]
+    # every quoted output (in backticks, with a digit) is printed by a cited cell, or by the cell after it
+    # (the install cell at the top of a notebook shifts every index by one)
+    nb = nbformat.read(str(NOTEBOOKS / f"{chapter}.ipynb"), as_version=4)
+    for bullet in bullets:
+        cited = [int(n) for n in re.findall(r"\d+", " ".join(re.findall(r"cells? ([\d ,and]+)", bullet)))]
+        printed = " ".join(_printed(nb.cells[i]) for n in cited for i in (n, n + 1) if i < len(nb.cells))
+        for quote in re.findall(r"`([^`]*\d[^`]*)`", bullet):
+            # "..." in a quote stands for omitted text: the pieces must appear in order
+            pattern = ".*?".join(re.escape(" ".join(piece.split())) for piece in quote.split("..."))
+            assert re.search(pattern, printed), (bullet, quote)
+
+
+def _printed(cell) -> str:
+    """A code cell's text outputs with runs of white space made single spaces."""
+    if cell.cell_type != "code":
+        return ""
+    parts = []
+    for out in cell.get("outputs", []):
+        parts.append(out.get("text", "") if out.get("output_type") == "stream"
+                     else out.get("data", {}).get("text/plain", ""))
+    return " ".join(" ".join(parts).split())
 
 
 def _catalogue_labels(number: int) -> set:
