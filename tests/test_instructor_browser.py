@@ -55,10 +55,13 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    """A page on which every request off this machine is aborted and recorded in ``page.external``."""
+    """A page on which every request off this machine is aborted and recorded in ``page.external``,
+    and every local request that fails (a file missing from the build) in ``page.failed``."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.external = []
+    page.external, page.failed = [], []
+    # a local file the page asks for and the build lacks (an external request aborted above is in .external)
+    page.on("requestfailed", lambda request: None if request.url in page.external else page.failed.append(request.url))
 
     def route(route):
         url = route.request.url
@@ -108,7 +111,9 @@ def test_a_deck_advances_typesets_its_maths_and_loads_every_image(built_slides, 
     assert page.evaluate(RAW_DISPLAY_MATH) == []
     assert page.evaluate(IMAGE_COUNT) >= 2
     assert page.evaluate(BROKEN_IMAGES) == []
-    assert page.external == []
+    # each formula typeset once: MathJax 2's hidden MathML copy is painted beside it in a scaled slide
+    assert page.evaluate("() => document.querySelectorAll('.MJX_Assistive_MathML').length") == 0
+    assert page.external == [] and page.failed == []
 
 
 def test_every_deck_opens_offline_with_its_maths_and_pictures(built_slides, page):  # noqa: F811
@@ -117,7 +122,7 @@ def test_every_deck_opens_offline_with_its_maths_and_pictures(built_slides, page
         assert page.evaluate(RAW_DISPLAY_MATH) == [], chapter
         assert page.evaluate(BROKEN_IMAGES) == [], chapter
         assert page.evaluate(IMAGE_COUNT) >= 1, chapter
-    assert page.external == []
+    assert page.external == [] and page.failed == []
 
 
 def test_every_chapter_page_of_the_site_reads_offline(built_book, page):  # noqa: F811
@@ -133,13 +138,36 @@ def test_every_chapter_page_of_the_site_reads_offline(built_book, page):  # noqa
         assert page.evaluate(IMAGE_COUNT) >= 1, chapter
         # the navigation lists every chapter
         assert page.locator("nav.bd-links a.reference").count() >= len(CHAPTERS), chapter
-    assert page.external == []
+    assert page.external == [] and page.failed == []
 
 
-def test_the_site_search_finds_a_chapter_offline(built_book, page):  # noqa: F811
-    page.goto((built_book / "search.html").as_uri() + "?q=backpropagation")
+@pytest.fixture
+def served_book(built_book):  # noqa: F811
+    """build/book served on a free 127.0.0.1 port (search fetches result pages, which file:// refuses)."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(built_book))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_the_site_search_finds_a_chapter_offline(served_book, page):
+    page.goto(f"{served_book}/search.html?q=backpropagation")
     page.wait_for_function("() => document.querySelectorAll('#search-results li').length > 0")
     hits = page.evaluate("() => Array.from(document.querySelectorAll('#search-results li a'))"
                          ".map(a => a.getAttribute('href'))")
     assert any("notebooks/" in h for h in hits), hits
-    assert page.external == []
+    assert page.external == [] and page.failed == []

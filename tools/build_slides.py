@@ -46,7 +46,7 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 STATIC = "_static"
 # What of MathJax 2 a deck needs: the loader, the combined TeX + CommonHTML configuration,
 # its extensions (Safe, menu, zoom, AMS), TeX input, CommonHTML output and the TeX web fonts.
-MATHJAX_PARTS = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "extensions", "jax/input/TeX", "jax/element",
+MATHJAX_PARTS = ["MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions", "jax/input/TeX", "jax/element",
                  "jax/output/CommonHTML", "fonts/HTML-CSS/TeX/woff", "localization/en"]
 REVEAL_PARTS = ["dist/reveal.js", "dist/reveal.css", "dist/theme/white.css", "dist/theme/fonts/source-sans-pro",
                 "plugin/notes/notes.js"]
