@@ -100,6 +100,8 @@ REVEAL = "require('_static/reveal.js/dist/reveal.js')"
 def test_a_deck_advances_typesets_its_maths_and_loads_every_image(built_slides, page):  # noqa: F811
     _open_deck(page, built_slides / "04_backward_pass.slides.html")
     total = page.evaluate(f"() => {REVEAL}.getTotalSlides()")
+    from build_slides import count_slides  # the count the deck test and the build report use
+    assert total == count_slides((built_slides / "04_backward_pass.slides.html").read_text(encoding="utf-8"))
     assert total >= 10
     seen = [page.evaluate(f"() => {REVEAL}.getIndices()")]
     for _ in range(3):
@@ -116,9 +118,22 @@ def test_a_deck_advances_typesets_its_maths_and_loads_every_image(built_slides, 
     assert page.external == [] and page.failed == []
 
 
+#: [content height in slide pixels, cells] of every slide, each measured while it is shown
+SLIDE_HEIGHTS = f"""() => {{ const R = {REVEAL}; const out = []; R.configure({{transition: "none"}});
+    R.getSlides().forEach(s => {{ const i = R.getIndices(s); R.slide(i.h, i.v);
+        const h = Array.from(s.children).reduce((a, c) => a + c.getBoundingClientRect().height, 0) / R.getScale();
+        out.push([h, s.querySelectorAll('.jp-Cell').length]); }});
+    R.slide(0, 0); return out; }}"""
+SLIDE_HEIGHT = 700  # the exporter's default reveal_height
+
+
 def test_every_deck_opens_offline_with_its_maths_and_pictures(built_slides, page):  # noqa: F811
     for chapter in CHAPTERS:
         _open_deck(page, built_slides / f"{chapter}.slides.html")
+        # the annotation only puts cells together that fit: a slide taller than the deck holds one cell
+        # (a cell too long for any slide scrolls)
+        crowded = [(round(h), n) for h, n in page.evaluate(SLIDE_HEIGHTS) if n > 1 and h > SLIDE_HEIGHT]
+        assert crowded == [], (chapter, crowded)
         assert page.evaluate(RAW_DISPLAY_MATH) == [], chapter
         assert page.evaluate(BROKEN_IMAGES) == [], chapter
         assert page.evaluate(IMAGE_COUNT) >= 1, chapter

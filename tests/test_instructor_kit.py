@@ -79,20 +79,24 @@ def test_install_cell_and_plumbing_are_skipped_but_code_with_output_is_not():
     imports = code("import numpy as np\nfrom bptutor.layers import Linear\n%matplotlib inline")
     shown = code("import bptutor\nbptutor.__version__", nbformat.v4.new_output(
         "execute_result", data={"text/plain": "'0.1.0'"}, execution_count=1))
-    nb = _nb(install, md("# Chapter"), imports, shown)
+    setup = code('%matplotlib inline\nfrom bptutor.layers import (\n    Linear,\n    Sequential,\n)\n'
+                 'plt.rcParams["figure.dpi"] = 100\nnp.set_printoptions(precision=4)\nrng = np.random.default_rng(0)')
+    work = code("import numpy as np\nrng = np.random.default_rng(0)\nX = rng.normal(size=(3, 2))")
+    nb = _nb(install, md("# Chapter"), imports, shown, setup, work)
     annotate_slides.annotate(nb)
-    assert kinds(nb) == ["skip", "slide", "skip", "-"]
+    assert kinds(nb) == ["skip", "slide", "skip", "-", "skip", "-"]
 
 
 def test_a_cell_that_would_overflow_opens_a_subslide():
-    # A heading (1 line), a figure (12 + 1 lines of code): 14 of 17. The next figure does not fit.
+    # A heading (1 line) and a figure (13 + 1 line of code): 15 of 22. The next figure does not fit.
+    assert (annotate_slides.SLIDE_BUDGET, annotate_slides.IMAGE_LINES) == (22, 13)
     nb = _nb(md("## Loss curves"), code("plot()", png()), code("plot_again()", png()), md("Short remark."))
     annotate_slides.annotate(nb)
     assert kinds(nb) == ["slide", "-", "subslide", "-"]
 
 
 def test_a_long_derivation_becomes_a_column_of_subslides():
-    step = "\n".join(f"line {i} of the derivation" for i in range(10))
+    step = "\n".join(f"line {i} of the derivation" for i in range(12))   # 12 lines: 1 + 12 fits, 1 + 24 not
     nb = _nb(md("## Derivation"), md(step), md(step), md(step))
     annotate_slides.annotate(nb)
     assert kinds(nb) == ["slide", "-", "subslide", "subslide"]
@@ -110,7 +114,8 @@ def test_existing_slide_types_are_kept_and_a_second_run_changes_nothing():
 
 
 def test_cell_height_counts_wrapped_prose_display_math_and_pictures():
-    assert annotate_slides.cell_height(md("x" * 150)) == 3          # 150 characters wrap to 3 lines of 72
+    assert annotate_slides.PROSE_WIDTH == 88
+    assert annotate_slides.cell_height(md("x" * 200)) == 3          # 200 characters wrap to 3 lines of 88
     assert annotate_slides.cell_height(md("$$a = b$$")) == 1 + 2     # the empty remainder + 2 for the display
     assert annotate_slides.cell_height(code("f()", png())) == 1 + annotate_slides.IMAGE_LINES
     assert annotate_slides.cell_height(code("f()", stream(40))) == 1 + annotate_slides.STREAM_CAP

@@ -11,8 +11,8 @@ The rules (``cell.metadata.slideshow.slide_type``):
   subslides). A code cell's outputs always travel with it, and a short code cell
   right after its text stays on the text's slide;
 - the install cell and environment plumbing (cells made only of imports,
-  ``%``-magics, ``pip install``, warning filters and matplotlib settings) are
-  ``"skip"``;
+  ``%``-magics, ``pip install``, print options, warning filters, matplotlib
+  settings and the seeded ``rng``, and with nothing to show) are ``"skip"``;
 - a cell that already has a slide type keeps it, so a hand-made choice survives
   and running the script twice changes nothing.
 
@@ -27,6 +27,7 @@ picture twelve, a table one per row (see :func:`cell_height`).
 from __future__ import annotations
 
 import argparse
+import ast
 import math
 import re
 import sys
@@ -35,17 +36,14 @@ from pathlib import Path
 import nbformat
 
 #: lines of 20 px text that fit under a slide's title at 960 x 700
-SLIDE_BUDGET = 17
+SLIDE_BUDGET = 22
 #: characters per line of prose, and of code at 19 px
-PROSE_WIDTH, CODE_WIDTH = 72, 80
-IMAGE_LINES = 12
+PROSE_WIDTH, CODE_WIDTH = 88, 84
+IMAGE_LINES = 13
 #: most lines of a stream output that count (a long log scrolls; it does not need three slides)
 STREAM_CAP = 12
 
 _HEADING = re.compile(r"^\s*#{1,6}\s")
-_PLUMBING_LINE = re.compile(
-    r"^\s*(import\s|from\s+\S+\s+import\s|%|!|#|warnings\.|matplotlib\.use\(|plt\.rcParams|"
-    r"np\.set_printoptions\(|except\s|try:|pass\b|\)|$)")
 _INSTALL = re.compile(r"(%pip|pip\s+install|subprocess.*pip|importlib\.util\.find_spec)")
 
 
@@ -60,8 +58,33 @@ def is_plumbing(cell) -> bool:
     source = cell.source
     if _INSTALL.search(source) and "bptutor" in source:
         return True
-    lines = [line for line in source.split("\n") if line.strip()]
-    return bool(lines) and all(_PLUMBING_LINE.match(line) for line in lines) and not _has_visible_output(cell)
+    code = "\n".join(line for line in source.split("\n") if not line.lstrip().startswith(("%", "!")))
+    try:
+        statements = ast.parse(code).body
+    except SyntaxError:
+        return False
+    return bool(source.strip()) and all(map(_is_setup, statements)) and not _has_visible_output(cell)
+
+
+#: calls that only configure the session: printing precision, plot defaults, warning filters, the backend
+_SETUP_CALLS = ("np.random.seed", "np.set_printoptions", "numpy.set_printoptions", "warnings.", "matplotlib.use", "plt.style.use",
+                "plt.rcParams.update", "matplotlib.rcParams.update")
+
+
+def _is_setup(node) -> bool:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(node, ast.Try):
+        return all(map(_is_setup, node.body + node.orelse + node.finalbody)) and all(
+            all(map(_is_setup, handler.body)) for handler in node.handlers)
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        return ast.unparse(node.value.func).startswith(_SETUP_CALLS)
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        # plot defaults, and the seeded generator every chapter makes next to its imports
+        return (ast.unparse(node.targets[0]).startswith(("plt.rcParams[", "matplotlib.rcParams["))
+                or isinstance(node.value, ast.Call)
+                and ast.unparse(node.value.func) in ("np.random.default_rng", "numpy.random.default_rng"))
+    return isinstance(node, ast.Pass)
 
 
 def _has_visible_output(cell) -> bool:
