@@ -16,7 +16,7 @@ NBVAL_SANITIZE := tests/nbval_sanitize.cfg
 # Extra flags for Jupyter, e.g. make course JUPYTER_ARGS="--ip=0.0.0.0 --port=8888"
 JUPYTER_ARGS ?=
 
-.PHONY: course course-env test unit notebooks figures bench venv check-python clean
+.PHONY: course course-env test unit notebooks figures bench venv check-python clean slides book
 
 check-python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; bptutor needs Python 3.10 or newer" >&2; exit 1; }
@@ -51,9 +51,32 @@ unit: venv
 notebooks: venv
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env notebooks --nbval-sanitize-with $(NBVAL_SANITIZE) -p no:cacheprovider
 
-test: venv
+test: venv slides book
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env notebooks --nbval-sanitize-with $(NBVAL_SANITIZE) -p no:cacheprovider
+
+# Instructor kit. The front-end files (reveal.js, MathJax, jQuery, require.js) come
+# from npm into tools/vendor/node_modules and are copied into the build, so the
+# decks and the site open with no network.
+VENDOR       := tools/vendor/node_modules/.package-lock.json
+KIT_STAMP     = $(VENV)/.installed-kit-$(HASH)
+
+$(VENDOR): tools/vendor/package.json tools/vendor/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: npm not found; the slides and the website need it once to fetch reveal.js and MathJax (on Debian: apt-get install npm)" >&2; exit 1; }
+	cd tools/vendor && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+$(KIT_STAMP): $(TEST_STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[course,test,slides,book]"
+	@rm -f $(VENV)/.installed-kit-*
+	@touch $@
+
+slides: venv $(KIT_STAMP) $(VENDOR)
+	$(BIN)/python tools/build_slides.py --out build/slides
+
+book: venv $(KIT_STAMP) $(VENDOR)
+	@start=$$(date +%s); $(BIN)/python -m sphinx -q -b html -c book -j 1 . build/book && \
+	  echo "website built in $$(( $$(date +%s) - start )) s -> build/book/index.html"
 
 figures: venv
 	MPLBACKEND=Agg $(BIN)/python -m bptutor.figures
