@@ -104,12 +104,15 @@ def test_passing_reports_finite_differences_and_the_inputs_are_seeded():
     assert str(ex.check_rnn_backward(wrong, rng=1)) != str(ex.check_rnn_backward(wrong))
 
 
-def test_a_mutating_solution_is_judged_on_its_output_and_the_cases_are_copied():
+def test_a_solution_that_writes_into_its_input_is_named_for_it():
     def mutating(dH, X, h0, W_xh, W_hh, b):
         out = rnn_backward(dH, X, h0, W_xh, W_hh, b)
-        W_hh *= 0.0          # vandalises its own copy: the next case must not see it
+        W_hh *= 0.0          # in a training loop this would wipe the recurrent weights
         return out
-    assert ex.check_rnn_backward(mutating).passed
+    result = ex.check_rnn_backward(mutating)
+    assert not result.passed
+    assert "changed its input `W_hh` in place" in str(result)
+    assert ex.check_rnn_backward(rnn_backward).passed   # the cases themselves were not touched
 
 
 def test_an_unwritten_exercise_is_reported_not_raised():

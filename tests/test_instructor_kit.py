@@ -263,7 +263,7 @@ def test_every_chapter_has_a_lesson_guide_with_each_part(chapter):
     rows = [r for r in plan.splitlines() if r.startswith("|")]
     header = [h.strip().lower() for h in rows[0].strip("|").split("|")]
     column = next(i for i, h in enumerate(header) if h.startswith("min"))
-    minutes = [int(r.strip("|").split("|")[column]) for r in rows[2:]]
+    minutes = [_duration(r.strip("|").split("|")[column]) for r in rows[2:]]
     assert len(minutes) >= 4 and sum(minutes) == 50, minutes
 
     # 2 or 3 questions, each followed by its answer
@@ -283,19 +283,26 @@ def test_every_chapter_has_a_lesson_guide_with_each_part(chapter):
 
     # numbers: each quoted with the cell it comes from
     numbers = _section(text, "Numbers the class should see")
-    bullets = [b for b in numbers.splitlines() if b.startswith("- ")]
+    # a bullet runs from its "- " to the next one; its wrapped lines are part of it
+    bullets = ["- " + " ".join(b.split()) for b in re.split(r"^- ", numbers, flags=re.M)[1:]]
     assert len(bullets) >= 3
     assert all(re.search(r"cells? \d+", b) for b in bullets), [b for b in bullets if not re.search(r"cells? \d+", b)]
-    # every quoted output (in backticks, with a digit) is printed by a cited cell, or by the cell after it
-    # (the install cell at the top of a notebook shifts every index by one)
+    # every quoted output (in backticks, with a digit) is printed by a cited cell (indices count the
+    # install cell at the top as cell 0)
     nb = nbformat.read(str(NOTEBOOKS / f"{chapter}.ipynb"), as_version=4)
     for bullet in bullets:
         cited = [int(n) for n in re.findall(r"\d+", " ".join(re.findall(r"cells? ([\d ,and]+)", bullet)))]
-        printed = " ".join(_printed(nb.cells[i]) for n in cited for i in (n, n + 1) if i < len(nb.cells))
+        printed = " ".join(_printed(nb.cells[n]) for n in cited if n < len(nb.cells))
         for quote in re.findall(r"`([^`]*\d[^`]*)`", bullet):
             # "..." in a quote stands for omitted text: the pieces must appear in order
             pattern = ".*?".join(re.escape(" ".join(piece.split())) for piece in quote.split("..."))
             assert re.search(pattern, printed), (bullet, quote)
+
+
+def _duration(entry: str) -> int:
+    """Minutes in a plan row: a duration ("10") or a span of the session ("13–25" is 12)."""
+    span = re.fullmatch(r"\s*(\d+)\s*[–-]\s*(\d+)\s*", entry)
+    return int(span.group(2)) - int(span.group(1)) if span else int(entry)
 
 
 def _printed(cell) -> str:
