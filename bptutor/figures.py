@@ -84,10 +84,12 @@ def main(argv=None) -> list[Path]:
     parser.add_argument("--only", default="*", help="shell pattern of file names to render, e.g. 'loss_*'")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     names = [n for n in FIGURES if fnmatch.fnmatch(n, args.only)]
-    if not names:
+    if not names:  # refuse before anything is written
         parser.error(f"--only {args.only!r} matches none of {sorted(FIGURES)}")
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {args.out!r} is a file, expected a folder")
+    out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name in names:
         path = render(name, out)

@@ -43,11 +43,22 @@ def test_only_renders_the_matching_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loss_confidently_wrong.png", "loss_unsure.png"]
 
 
-def test_a_pattern_matching_nothing_is_an_error(tmp_path, capsys):
+def test_a_pattern_matching_nothing_is_an_error_and_creates_no_folder(tmp_path, capsys):
+    out = tmp_path / "new"
     with pytest.raises(SystemExit) as exit_info:
-        figures.main(["--out", str(tmp_path), "--only", "nothing*"])
+        figures.main(["--out", str(out), "--only", "nothing*"])
     assert exit_info.value.code == 2
     assert "--only 'nothing*' matches none of" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_out_that_is_a_file_is_refused_and_left_alone(tmp_path, capsys):
+    out = tmp_path / "notes.txt"
+    out.write_text("mine")
+    with pytest.raises(SystemExit):
+        figures.main(["--out", str(out), "--only", "loss_*"])
+    assert "is a file, expected a folder" in capsys.readouterr().err
+    assert out.read_text() == "mine"
 
 
 def test_a_figure_showing_the_wrong_verdict_is_refused(tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 at least 9 pt at 110 dpi, and the controls leave a slider room to aim (>= 300 px)."""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import pytest
 
 from bptutor import widgets
@@ -11,7 +12,14 @@ from bptutor.widgets import _explorer
 
 BUILDERS = {"loss": widgets.explore_loss, "backward": widgets.explore_backward,
             "learning_rate": widgets.explore_learning_rate, "optimizers": widgets.explore_optimizers,
-            "activation": widgets.explore_activation, "regularization": widgets.explore_regularization}
+            "activation": widgets.explore_activation, "regularization": widgets.explore_regularization,
+            "bptt": widgets.explore_bptt}
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
 
 
 def text_sizes(figure):

@@ -194,7 +194,7 @@ class BPTTExplorer(Explorer):
         ax_h.set_ylabel("‖∂L/∂h_t‖ / ‖∂L/∂h_T‖")
         lo, hi = np.min(state["norms"]), np.max(state["norms"])
         ax_h.set_ylim(max(lo, 1e-300) / 10, hi * 10)
-        ax_h.legend(fontsize="x-small", loc="best")
+        ax_h.legend(fontsize=9, loc="best")
         ax_h.set_title(state["kind"], fontsize=9)
         shares = state["contributions"]
         some = shares > 0            # step 1's share is 0: h_0 = 0 multiplies it
