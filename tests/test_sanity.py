@@ -3,6 +3,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from bptutor.activations import Tanh
 from bptutor.layers import Linear, Parameter, Sequential
@@ -64,3 +67,17 @@ def test_update_ratios_during_full_batch_sgd_equal_lr_times_grad_over_w():
     with pytest.raises(ValueError, match="the model it was made for"):
         monitor.on_epoch_end(Sequential(Linear(2, 5)), 3, {})
     assert len(monitor.ratios["0.W"]) == 3
+
+
+@settings(max_examples=50, deadline=None)
+@given(hnp.arrays(np.float64, (3, 4), elements=st.floats(-10, 10)),
+       hnp.arrays(np.float64, (3, 4), elements=st.floats(-1, 1)),
+       st.floats(1e-3, 1e3))
+def test_update_ratio_is_scale_free_and_symmetric_in_sign(W, dW, c):
+    if np.linalg.norm(W) < 1e-6:
+        return
+    r = update_ratio(W, W + dW)
+    # scaling weights and update together leaves the ratio; flipping the update's sign too
+    assert update_ratio(c * W, c * (W + dW)) == pytest.approx(r, rel=1e-9, abs=1e-12)
+    assert update_ratio(W, W - dW) == pytest.approx(r, rel=1e-9, abs=1e-12)
+    assert r == pytest.approx(np.sqrt((dW ** 2).sum() / (W ** 2).sum()), rel=1e-9, abs=1e-12)
