@@ -8,7 +8,8 @@ Every optimizer updates a list of parameters in place from their gradients:
 mixed freely. Per-parameter state (velocities, running averages) is created in
 ``__init__`` with the parameter's shape (a 0-d array for a ``Value``), so one
 formula serves both kinds. The learning rate is the public attribute ``lr``;
-the schedules at the bottom of this module set it once per epoch.
+the schedules at the bottom of this module set it once per epoch (pass one
+to ``fit`` as a callback).
 
 Notation: :math:`\theta` a parameter, :math:`g = \partial L/\partial\theta`
 its gradient (``.grad``), :math:`\eta` the learning rate (``lr``), :math:`t`
@@ -446,6 +447,11 @@ class LRSchedule(ABC):
         self.optimizer.lr = self.lr_at(self.epoch)
         return self.optimizer.lr
 
+    def on_epoch_end(self, model, epoch: int, logs: dict) -> bool:
+        """As a ``fit`` callback (``callbacks=[schedule]``): :meth:`step` after every epoch; never stops."""
+        self.step()
+        return False
+
 
 class StepLR(LRSchedule):
     r"""Multiply the rate by :math:`\gamma` every ``step_size`` epochs.
@@ -539,3 +545,44 @@ class CosineLR(LRSchedule):
     def lr_at(self, t: int) -> float:
         t = min(t, self.T_max)
         return self.lr_min + 0.5 * (self.base_lr - self.lr_min) * (1.0 + math.cos(math.pi * t / self.T_max))
+
+
+class WarmupLR(LRSchedule):
+    r"""Linear warm-up for :math:`W` epochs, then another schedule, shifted by :math:`W`.
+
+    .. math:: \eta_t = \begin{cases} \eta_0\, \dfrac{t + 1}{W + 1} & t < W \\[4pt]
+              \eta^{\text{after}}_{t - W} & t \ge W \end{cases}
+
+    The rate climbs on a line from :math:`\eta_0/(W+1)` in epoch 0 to
+    :math:`\eta_0` in epoch :math:`W`, where ``after`` starts its own clock
+    (so ``CosineLR(opt, T_max=E - 1 - W)`` reaches its minimum in the last of
+    :math:`E` epochs). It never starts at 0: an epoch at rate 0 would be
+    wasted, and :meth:`Optimizer.step` refuses ``lr = 0``. Making the wrapper
+    sets ``optimizer.lr`` to the first warm-up rate. Pass the wrapper, not
+    ``after``, to ``fit``. Warm-up keeps the first steps small while the
+    weights and an adaptive optimizer's statistics are still far from
+    typical (Goyal et al. 2017, *Accurate, Large Minibatch SGD*, used 5
+    epochs of linear warm-up). PyTorch: ``SequentialLR([LinearLR(...), after])``.
+
+    Args:
+        after: an :class:`LRSchedule` not yet stepped; its optimizer's ``lr`` is :math:`\eta_0`.
+        warmup: :math:`W \ge 1` epochs of warm-up.
+    """
+
+    def __init__(self, after, warmup: int):
+        if not isinstance(after, LRSchedule):
+            raise TypeError(f"WarmupLR expected after to be an LRSchedule (e.g. CosineLR(opt, T_max=90)), "
+                            f"got {describe(after)}")
+        if after.epoch != 0 or after.optimizer.lr != after.base_lr:
+            raise ValueError(f"WarmupLR expected after to be a schedule not yet used (epoch 0, optimizer.lr "
+                             f"{after.base_lr:g}), got epoch {after.epoch} with optimizer.lr "
+                             f"{after.optimizer.lr:g}")
+        warmup = check_int("warmup", warmup, minimum=1, who="WarmupLR")
+        super().__init__(after.optimizer)
+        self.after, self.warmup = after, warmup
+        self.optimizer.lr = self.lr_at(0)
+
+    def lr_at(self, t: int) -> float:
+        if t < self.warmup:
+            return self.base_lr * (t + 1) / (self.warmup + 1)
+        return self.after.lr_at(t - self.warmup)

@@ -45,6 +45,32 @@ def train(model, X, y, lr, epochs, batch_size, mode="ok"):
     return None if mode == "no_return" else losses
 
 
+def warmup_cosine_lr(t, base_lr, warmup, epochs, lr_min, mode="ok"):
+    import math
+    if t < warmup:
+        if mode == "full":
+            return base_lr
+        if mode == "from_zero":
+            return base_lr * t / warmup
+        return base_lr * (t + 1) / (warmup if mode == "early" else warmup + 1)
+    T = epochs - 1 - warmup
+    clock = t - warmup
+    if mode == "all_epochs":
+        clock, T = t, epochs - 1
+    elif mode == "no_shift":
+        clock = t
+    elif mode == "skip_first":
+        clock = t - warmup + 1
+    elif mode == "no_min":
+        T = epochs - warmup
+    low, swing = lr_min, base_lr - lr_min
+    if mode == "to_zero":
+        low, swing = 0.0, base_lr
+    elif mode == "swing":
+        swing = base_lr
+    return low + 0.5 * swing * (1 + math.cos(math.pi * clock / T))
+
+
 # check, solution, (mistake switch, words the diagnosis must contain), ...
 CATALOGUE = [
     (ex.check_sgd_step, sgd_step, [
@@ -56,6 +82,12 @@ CATALOGUE = [
         ({"mode": "sum"}, "a sum, not a mean"), ({"mode": "per_batch"}, "one loss per batch"),
         ({"mode": "sign"}, "sign error"), ({"mode": "no_update"}, "never changed"),
         ({"mode": "no_return"}, "forget `return losses`")]),
+    (ex.check_warmup_cosine, warmup_cosine_lr, [
+        ({"mode": "full"}, "starts at the full rate"), ({"mode": "from_zero"}, "starts at 0"),
+        ({"mode": "early"}, "one epoch early"), ({"mode": "all_epochs"}, "spans all epochs"),
+        ({"mode": "no_shift"}, "does not start after the warm-up"), ({"mode": "skip_first"}, "skips its first"),
+        ({"mode": "no_min"}, "does not reach lr_min"), ({"mode": "to_zero"}, "decays to 0"),
+        ({"mode": "swing"}, "swings by base_lr")]),
 ]
 
 test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
@@ -84,3 +116,21 @@ def test_data_shuffled_in_place_or_a_changed_params_list_is_refused():
     # the documented in-place update of p.data, written with a slice assignment, passes
     assert ex.check_sgd_step(lambda params, lr: [p.data.__setitem__(..., p.data - lr * p.grad)
                                                  for p in params] and None).passed
+
+
+def test_warmup_cosine_written_other_ways_passes():
+    import numpy as np
+
+    def as_float32(t, base_lr, warmup, epochs, lr_min):
+        return np.float32(warmup_cosine_lr(t, base_lr, warmup, epochs, lr_min))
+
+    def by_interpolation(t, base_lr, warmup, epochs, lr_min):
+        # the warm-up as np.interp on the line through (-1, 0) and (warmup, base_lr); the cosine as a mix
+        if t < warmup:
+            return float(np.interp(t, [-1, warmup], [0.0, base_lr]))
+        frac = (1 - np.cos(np.pi * (t - warmup) / (epochs - 1 - warmup))) / 2   # 0 -> 1
+        return (1 - frac) * base_lr + frac * lr_min
+
+    assert ex.check_warmup_cosine(as_float32).passed
+    assert ex.check_warmup_cosine(by_interpolation).passed
+    assert ex.check_warmup_cosine(lambda t, *rest: None).diagnosis is not None

@@ -11,7 +11,7 @@ from bptutor.engine import Value
 from bptutor.activations import Tanh
 from bptutor.layers import Parameter, Sequential
 from bptutor.optim import (OPTIMIZERS, SGD, AdaGrad, Adam, CosineLR, ExponentialLR,
-                           InverseTimeLR, Momentum, Nesterov, RMSProp, StepLR)
+                           InverseTimeLR, Momentum, Nesterov, RMSProp, StepLR, WarmupLR)
 
 
 class Scalar:
@@ -455,3 +455,51 @@ def good():
 def test_bad_input(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+# --- warm-up, and schedules as fit callbacks ----------------------------------------------------
+def test_warmup_then_cosine_sequence():
+    opt = SGD([Parameter([0.0])], lr=1.0)
+    sched = WarmupLR(CosineLR(opt, T_max=2, lr_min=0.1), warmup=3)
+    # made: epoch 0 at 1/4; then 2/4, 3/4, then the cosine from t = 0: 1, 0.1 + 0.45 (1 + cos(π/2)) = 0.55, 0.1
+    assert opt.lr == 0.25
+    np.testing.assert_allclose(lrs(sched, 6), [0.5, 0.75, 1.0, 0.55, 0.1, 0.1], rtol=1e-15)
+    assert [sched.lr_at(t) for t in (0, 3)] == [0.25, 1.0]
+
+
+def test_warmup_as_a_fit_callback_sets_each_epochs_rate():
+    from bptutor.layers import Linear
+    from bptutor.training import fit
+
+    class Seen:
+        def __init__(self, opt):
+            self.opt, self.lrs = opt, []
+
+        def on_epoch_end(self, model, epoch, logs):
+            self.lrs.append(self.opt.lr)
+            return False
+
+    model = Sequential(Linear(2, 3, rng=0), Tanh(), Linear(3, 1, rng=1))
+    opt = SGD(model.parameters(), lr=0.2)
+    sched, seen = WarmupLR(StepLR(opt, step_size=2, gamma=0.5), warmup=1), Seen(opt)
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    fit(model, "mse", opt, X, X[:, :1], epochs=4, callbacks=[sched, seen], progress=False)
+    # rate after epochs 0..3: epoch 1 is t=1 -> after.lr_at(0) = 0.2, then 0.2, 0.1, 0.1
+    assert seen.lrs == [0.2, 0.2, 0.1, 0.1]
+    assert sched.epoch == 4
+
+
+def test_warmup_refuses_bad_input_and_changes_nothing():
+    opt = SGD([Parameter([0.0])], lr=1.0)
+    after = CosineLR(opt, T_max=5)
+    with pytest.raises(ValueError, match=r"WarmupLR expected warmup >= 1, got 0"):
+        WarmupLR(after, warmup=0)
+    assert opt.lr == 1.0
+    with pytest.raises(TypeError, match=r"WarmupLR expected warmup to be an integer, got 2.5"):
+        WarmupLR(after, warmup=2.5)
+    with pytest.raises(TypeError, match=r"WarmupLR expected after to be an LRSchedule"):
+        WarmupLR(opt, warmup=2)
+    after.step()
+    with pytest.raises(ValueError, match=r"not yet used .*got epoch 1"):
+        WarmupLR(after, warmup=2)
+    assert after.epoch == 1

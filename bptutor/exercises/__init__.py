@@ -33,6 +33,7 @@ lists the mistakes it names):
 * 04 ``check_two_layer_backward``: ``two_layer_backward(X, T, W1, b1, W2, b2) -> (dW1, db1, dW2, db2)``
 * 05 ``check_sgd_step``: ``sgd_step(params, lr)`` (in place)
 * 05 ``check_training_loop``: ``train(model, X, y, lr, epochs, batch_size) -> losses``
+* 05 ``check_warmup_cosine``: ``warmup_cosine_lr(t, base_lr, warmup, epochs, lr_min) -> lr``
 * 06 ``check_momentum_step``: ``momentum_step(theta, grad, v, lr, momentum) -> (theta, v)``
 * 06 ``check_adam_step``: ``adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps) -> (theta, m, v)``
 * 07 ``check_xavier_uniform``: ``xavier_uniform(fan_in, fan_out, rng) -> W``
@@ -97,6 +98,7 @@ from .ch02_losses import check_logsumexp, check_mse, check_softmax_cross_entropy
 from .ch03_autograd import BACKWARD_RULES, check_backward_rule, check_chain_rule
 from .ch04_backward import check_linear_backward, check_sigmoid_backward, check_two_layer_backward
 from .ch05_training import check_sgd_step, check_training_loop
+from .ch05_training import check_warmup_cosine
 from .ch06_optimizers import check_adam_step, check_momentum_step
 from .ch07_initialization import check_leaky_relu_std, check_xavier_uniform
 from .ch08_regularization import check_dropout_forward, check_l2_penalty, check_ridge_fit
@@ -124,6 +126,7 @@ __all__ = [
     "check_linear_backward", "check_sigmoid_backward", "check_two_layer_backward",
     # 05 training loop
     "check_sgd_step", "check_training_loop",
+    "check_warmup_cosine",
     # 06 gradient descent variants
     "check_momentum_step", "check_adam_step",
     # 07 activations and initialization

@@ -2,8 +2,11 @@
 
 * ``check_sgd_step``: ``sgd_step(params, lr)`` (in place)
 * ``check_training_loop``: ``train(model, X, y, lr, epochs, batch_size) -> losses``
+* ``check_warmup_cosine``: ``warmup_cosine_lr(t, base_lr, warmup, epochs, lr_min) -> lr``
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -11,7 +14,7 @@ from .. import activations as act
 from .._checks import check_rng
 from ..layers import Linear, Parameter, Sequential
 from ..losses import mse_loss
-from ..optim import SGD
+from ..optim import SGD, CosineLR, WarmupLR
 from ._core import Case, CheckResult, _Diagnosed, Mistake, check_outputs
 
 
@@ -168,3 +171,94 @@ def check_training_loop(fn, rng=0) -> CheckResult:
     return check_outputs(fn, name="train", reference=lambda a: _train(a), cases=cases, outputs=outputs,
                          mistakes=mistakes, call=call, source="the reference loop (bptutor.optim.SGD)",
                          inplace=("model",))
+
+
+# --- 05 learning-rate schedules -------------------------------------------------------------------------
+def _cosine(a, t, T, amplitude=None, floor=None):
+    """floor + amplitude (1 + cos(π t / T)) / 2 (by default lr_min and base_lr - lr_min), as every variant below."""
+    floor = a["lr_min"] if floor is None else floor
+    amplitude = a["base_lr"] - a["lr_min"] if amplitude is None else amplitude
+    return floor + 0.5 * amplitude * (1.0 + math.cos(math.pi * t / T))
+
+
+def _schedule(a, warm, cool) -> dict:
+    """Rates for t = 0..epochs-1: ``warm(t)`` during the warm-up, ``cool(t)`` after it."""
+    W = a["warmup"]
+    return {"lrs": np.array([warm(t) if t < W else cool(t) for t in range(a["epochs"])])}
+
+
+def check_warmup_cosine(fn, rng=0) -> CheckResult:
+    r"""Exercise (05): linear warm-up, then cosine annealing, as a function of the epoch.
+
+    .. math:: \eta_t = \begin{cases} \eta_0\, \dfrac{t+1}{W+1} & t < W \\[4pt]
+              \eta_{min} + \tfrac12(\eta_0 - \eta_{min})\Big(1 + \cos\dfrac{\pi (t - W)}{E - 1 - W}\Big)
+              & W \le t \le E - 1 \end{cases}
+
+    The learner writes ``warmup_cosine_lr(t, base_lr, warmup, epochs, lr_min) -> lr``,
+    the rate of epoch ``t`` (0-based) in a run of ``epochs`` epochs: the last
+    epoch runs at ``lr_min``. The check calls it for every ``t`` and compares
+    the whole schedule with :class:`bptutor.optim.WarmupLR` around
+    :class:`~bptutor.optim.CosineLR`. Diagnosed: the warm-up starting at the
+    full rate, starting at 0, or reaching the full rate one epoch early; the
+    cosine spanning all epochs (warm-up included), its clock not shifted by
+    the warm-up, skipping its first epoch, not reaching the minimum in the
+    last epoch (min at epoch ``epochs``); decaying to 0 instead of ``lr_min``,
+    or swinging by ``base_lr`` instead of ``base_lr - lr_min``.
+    """
+    g = check_rng(rng)
+    cases = [Case({"base_lr": round(float(g.uniform(0.2, 1.0)), 3), "warmup": 3, "epochs": 12,
+                   "lr_min": 0.01}, "3 warm-up epochs of 12, lr_min 0.01"),
+             Case({"base_lr": 0.1, "warmup": 1, "epochs": 6, "lr_min": 0.0},
+                  "1 warm-up epoch of 6, lr_min 0")]
+
+    def reference(a):
+        opt = SGD([Parameter(np.zeros(1))], lr=a["base_lr"])
+        sched = WarmupLR(CosineLR(opt, T_max=a["epochs"] - 1 - a["warmup"], lr_min=a["lr_min"]), a["warmup"])
+        return np.array([sched.lr_at(t) for t in range(a["epochs"])])
+
+    def call(fn, a):
+        rates = []
+        for t in range(a["epochs"]):
+            lr = fn(t, a["base_lr"], a["warmup"], a["epochs"], a["lr_min"])
+            if lr is None:
+                raise _Diagnosed(f"warmup_cosine_lr returned None for t = {t}",
+                                 "did you forget `return` in one of the branches?")
+            rates.append(float(lr))
+        return np.array(rates)
+
+    def lin(a):
+        return lambda t: a["base_lr"] * (t + 1) / (a["warmup"] + 1)
+
+    def cos(a, shift=0, T=None, **kw):
+        T = a["epochs"] - 1 - a["warmup"] if T is None else T
+        return lambda t: _cosine(a, t - a["warmup"] + shift, T, **kw)
+
+    mistakes = (
+        Mistake("the warm-up starts at the full rate", "during the warm-up the rate climbs from base_lr / (W + 1) "
+                "in epoch 0: base_lr * (t + 1) / (warmup + 1).",
+                lambda a, r: _schedule(a, lambda t: a["base_lr"], cos(a))),
+        Mistake("the warm-up starts at 0", "base_lr * t / warmup gives epoch 0 a rate of 0: a wasted epoch, and "
+                "an optimizer refuses lr = 0. Count from t + 1: base_lr * (t + 1) / (warmup + 1).",
+                lambda a, r: _schedule(a, lambda t: a["base_lr"] * t / a["warmup"], cos(a))),
+        Mistake("the warm-up reaches the full rate one epoch early", "base_lr * (t + 1) / warmup is already "
+                "base_lr at t = warmup - 1, and the cosine repeats it at t = warmup: divide by warmup + 1.",
+                lambda a, r: _schedule(a, lambda t: a["base_lr"] * (t + 1) / a["warmup"], cos(a))),
+        Mistake("the cosine spans all epochs, warm-up included", "the cosine starts after the warm-up: its "
+                "clock is t - warmup and it lasts epochs - 1 - warmup epochs.",
+                lambda a, r: _schedule(a, lin(a), cos(a, shift=a["warmup"], T=a["epochs"] - 1))),
+        Mistake("the cosine's clock does not start after the warm-up", "use t - warmup inside the cosine, so "
+                "that epoch warmup runs at the full rate.", lambda a, r: _schedule(a, lin(a), cos(a, shift=a["warmup"]))),
+        Mistake("the cosine skips its first epoch (off by one)", "at t = warmup the cosine's clock is 0 and the "
+                "rate is base_lr: use t - warmup, not t - warmup + 1.", lambda a, r: _schedule(a, lin(a), cos(a, 1))),
+        Mistake("the cosine does not reach lr_min in the last epoch", "the last epoch is t = epochs - 1, so the "
+                "cosine lasts epochs - 1 - warmup epochs, not epochs - warmup.",
+                lambda a, r: _schedule(a, lin(a), cos(a, T=a["epochs"] - a["warmup"]))),
+        Mistake("the cosine decays to 0, not to lr_min", "add lr_min and swing by base_lr - lr_min: "
+                "lr_min + (base_lr - lr_min) (1 + cos(...)) / 2.",
+                lambda a, r: _schedule(a, lin(a), cos(a, amplitude=a["base_lr"], floor=0.0))),
+        Mistake("the cosine swings by base_lr, not base_lr - lr_min", "it must start at base_lr: "
+                "lr_min + (base_lr - lr_min) (1 + cos(...)) / 2.",
+                lambda a, r: _schedule(a, lin(a), cos(a, amplitude=a["base_lr"]))),
+    )
+    return check_outputs(fn, name="warmup_cosine_lr", reference=reference, cases=cases, outputs=("lrs",),
+                         mistakes=mistakes, call=call, source="bptutor.optim.WarmupLR(CosineLR(...))")
