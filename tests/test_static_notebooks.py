@@ -45,6 +45,12 @@ def test_first_code_cell_installs_bptutor_when_missing(path):
     assert "bptutor-install" in first["metadata"].get("tags", [])
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_cells_carry_no_execution_timestamps(path):
+    stamped = [i for i, c in enumerate(load(path)["cells"]) if "execution" in c["metadata"]]
+    assert not stamped, f"cells {stamped} carry timestamps: re-run tools/execute_notebooks.py"
+
+
 def test_prepare_notebooks_has_nothing_left_to_do():
     assert prep.main(["--check", str(ROOT / "notebooks")]) == 0
 
