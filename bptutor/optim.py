@@ -137,14 +137,15 @@ class Optimizer(ABC):
         broadcasting: a (4,) gradient for a (3, 4) weight is refused, not
         added to every row), of a real numeric dtype, all finite. For a
         ``Value``: a finite real number. The learning rate must still be a
-        positive finite number (a schedule or a learner may have set it).
+        finite number, positive or zero (a schedule may end at 0, as
+        ``CosineLR`` does by default, and a step at rate 0 moves nothing).
 
         Raises:
             TypeError: a gradient of the wrong kind or dtype.
             ValueError: a wrong shape, NaN or infinity, or a bad ``lr``.
         """
         who = f"{type(self).__name__}.step"
-        check_float("lr", self.lr, minimum=0.0, strict_min=True, who=who)
+        check_float("lr", self.lr, minimum=0.0, who=who)
         for i, p in enumerate(self.params):
             g, name = p.grad, f"params[{i}].grad"
             if isinstance(p.data, np.ndarray):

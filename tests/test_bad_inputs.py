@@ -148,7 +148,7 @@ def test_optimizer_step_refuses_a_learning_rate_spoiled_after_construction():
     model, opt = trained(optim.Momentum, lr=0.1)
     opt.lr = -1.0
     before = state(model, opt)
-    with pytest.raises(ValueError, match=r"Momentum\.step expected lr > 0.0, got -1.0"):
+    with pytest.raises(ValueError, match=r"Momentum\.step expected lr >= 0.0, got -1.0"):
         opt.step()
     same(state(model, opt), before)
 

@@ -503,3 +503,16 @@ def test_warmup_refuses_bad_input_and_changes_nothing():
     with pytest.raises(ValueError, match=r"not yet used .*got epoch 1"):
         WarmupLR(after, warmup=2)
     assert after.epoch == 1
+
+
+def test_a_cosine_schedule_may_end_at_rate_zero_and_that_step_moves_nothing():
+    p = Parameter(np.array([1.0, -2.0]))
+    opt = SGD([p], lr=0.5)
+    schedule = CosineLR(opt, T_max=2)          # lr_min = 0 by default
+    for _ in range(2):
+        schedule.step()
+    assert opt.lr == 0.0
+    p.grad = np.array([3.0, 4.0])
+    before = p.data.copy()
+    opt.step()
+    assert np.array_equal(p.data, before)
