@@ -218,3 +218,57 @@ def test_deep_backward_names_the_depth_where_it_fails():
         return deep_backward(X, y, Ws, bs)
     result = ex.check_deep_backward(only_two_layers)
     assert not result.passed and "depth 3, layer sizes 4-5-3-2" in result.message
+
+
+# --- the softmax Jacobian -------------------------------------------------------------------------------------
+
+def softmax_jacobian(z, mode="ok"):
+    e = np.exp(z if mode == "overflow" else z - z.max())
+    p = e / e.sum()
+    if mode == "logits":
+        p = z
+    if mode == "diag_only":
+        return np.diag(p * (1 - p))
+    if mode == "no_diag":
+        return -np.outer(p, p)
+    if mode == "dot":
+        return np.diag(p) - p @ p
+    return np.diag(p) + np.outer(p, p) if mode == "plus" else np.diag(p) - np.outer(p, p)
+
+
+def softmax_jacobian_loops(z):
+    """Entry by entry, in float32: a correct answer written another way."""
+    z = np.asarray(z, dtype=np.float32)
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    C = len(z)
+    J = np.zeros((C, C), dtype=np.float32)
+    for i in range(C):
+        for j in range(C):
+            J[i, j] = p[i] * ((i == j) - p[j])
+    return J
+
+
+JACOBIAN_CATALOGUE = [
+    (ex.check_softmax_jacobian, softmax_jacobian, [
+        ({"mode": "plus"}, "+ p p^T instead of - p p^T"), ({"mode": "diag_only"}, "only the diagonal"),
+        ({"mode": "no_diag"}, "diag(p) missing"), ({"mode": "dot"}, "p @ p instead of the outer product"),
+        ({"mode": "logits"}, "logits used instead of probabilities"), ({"mode": "overflow"}, "softmax overflowed")]),
+]
+
+test_jacobian_correct_solution_passes, test_jacobian_injected_mistake_is_named = catalogue_tests(JACOBIAN_CATALOGUE)
+
+
+def test_softmax_jacobian_accepts_loops_in_float32_and_the_einsum_form():
+    assert ex.check_softmax_jacobian(softmax_jacobian_loops).passed
+    einsum = lambda z: (lambda p: np.einsum("i,ij->ij", p, np.eye(len(p))) - np.einsum("i,j->ij", p, p))(
+        np.exp(z - z.max()) / np.exp(z - z.max()).sum())
+    result = ex.check_softmax_jacobian(einsum)
+    assert result.passed and "finite differences agree" in result.message
+
+
+def test_softmax_jacobian_overflow_is_reported_on_the_large_logits():
+    import functools
+    result = ex.check_softmax_jacobian(functools.partial(softmax_jacobian, mode="overflow"))
+    assert "on input 3 of 3" in result.message and "large logits" in result.message
+    assert "NaN" in result.message

@@ -5,6 +5,7 @@
   :func:`~bptutor.exercises.check_activation_backward`
 * ``check_two_layer_backward``: ``two_layer_backward(X, T, W1, b1, W2, b2) -> (dW1, db1, dW2, db2)``
 * ``check_deep_backward``: ``deep_backward(X, y, Ws, bs) -> (dWs, dbs)``, any depth, softmax cross-entropy
+* ``check_softmax_jacobian``: ``softmax_jacobian(z) -> J``, one example's (C, C) Jacobian
 """
 from __future__ import annotations
 
@@ -289,3 +290,60 @@ def check_deep_backward(fn, rng=0) -> CheckResult:
             return result
         verdicts.append(f"depth {L}: {result.message}")
     return CheckResult(True, "\n".join(verdicts), None, "deep_backward")
+
+
+# --- the softmax Jacobian -----------------------------------------------------------------------------------
+def _naive_softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z)                                      # overflows past z of about 709
+    return e / e.sum()
+
+
+_JACOBIAN_MISTAKES = (
+    Mistake("+ p p^T instead of - p p^T", "dp_i/dz_j = p_i (delta_ij - p_j): the off-diagonal entries are "
+            "-p_i p_j, negative (raising one logit lowers every other probability). J = diag(p) - np.outer(p, p).",
+            lambda a, r: {"J": np.diag(act.softmax(a["z"])) + np.outer(act.softmax(a["z"]), act.softmax(a["z"]))}),
+    Mistake("only the diagonal", "p_i depends on every logit through the normalising sum, so J has off-diagonal "
+            "entries -p_i p_j as well as the diagonal p_i (1 - p_i).",
+            lambda a, r: {"J": np.diag(act.softmax(a["z"]) * (1 - act.softmax(a["z"])))}),
+    Mistake("diag(p) missing", "the diagonal gets p_i from differentiating e^{z_i} itself: J = diag(p) - p p^T.",
+            lambda a, r: {"J": -np.outer(act.softmax(a["z"]), act.softmax(a["z"]))}),
+    Mistake("p @ p instead of the outer product", "for a 1-D p, p @ p (and p.T @ p) is the number sum p_i^2; "
+            "the outer product is np.outer(p, p), shape (C, C).",
+            lambda a, r: {"J": np.diag(act.softmax(a["z"])) - act.softmax(a["z"]) @ act.softmax(a["z"])}),
+    Mistake("logits used instead of probabilities", "the formula is in terms of p = softmax(z), not z: "
+            "J = diag(p) - np.outer(p, p).", lambda a, r: {"J": np.diag(a["z"]) - np.outer(a["z"], a["z"])}),
+    Mistake("softmax overflowed", "np.exp of a logit above about 709 is inf; subtract the largest logit first "
+            "(it cancels), or use bptutor.activations.softmax.",
+            lambda a, r: {"J": np.diag(_naive_softmax(a["z"])) - np.outer(_naive_softmax(a["z"]),
+                                                                           _naive_softmax(a["z"]))}),
+)
+
+
+def check_softmax_jacobian(fn, rng=0) -> CheckResult:
+    r"""Exercise (04): the Jacobian of the softmax of one example's logits.
+
+    .. math:: J_{ij} = \frac{\partial p_i}{\partial z_j} = p_i(\delta_{ij} - p_j), \qquad
+              J = \operatorname{diag}(p) - p\,p^\top, \qquad p = \operatorname{softmax}(z)
+
+    The learner writes ``softmax_jacobian(z) -> J`` with ``z`` (C,) and ``J`` (C, C).
+    Compared with the formula and with central differences of
+    :func:`bptutor.activations.softmax`, on ordinary and on large (about ±1000)
+    logits. Diagnosed: ``+ p p^T``, only the diagonal, ``diag(p)`` missing,
+    ``p @ p`` for the outer product, the logits used for ``p``, an overflowing softmax.
+    """
+    g = check_rng(rng)
+    cases = [Case({"z": g.normal(size=4)}), Case({"z": g.normal(size=3) * 2}),
+             Case({"z": g.normal(size=5) * 1000}, note="large logits (about ±1000)")]
+
+    def reference(a):
+        p = act.softmax(a["z"])
+        return np.diag(p) - np.outer(p, p)
+
+    def numeric(a, h=1e-6):
+        z = a["z"]
+        return {"J": np.stack([(act.softmax(z + h * e) - act.softmax(z - h * e)) / (2 * h)
+                               for e in np.eye(len(z))], axis=1)}
+
+    return check_outputs(fn, name="softmax_jacobian", reference=reference, cases=cases, outputs=("J",),
+                         mistakes=_JACOBIAN_MISTAKES, numeric=numeric,
+                         source="diag(p) - outer(p, p) with bptutor.activations.softmax")
