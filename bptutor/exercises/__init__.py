@@ -31,6 +31,8 @@ lists the mistakes it names):
 * 04 ``check_linear_backward``: ``linear_backward(dout, X, W) -> (dX, dW, db)``
 * 04 ``check_sigmoid_backward``: ``sigmoid_backward(dout, Z) -> dZ``
 * 04 ``check_two_layer_backward``: ``two_layer_backward(X, T, W1, b1, W2, b2) -> (dW1, db1, dW2, db2)``
+* 04 ``check_deep_backward``: ``deep_backward(X, y, Ws, bs) -> (dWs, dbs)``
+* 04 ``check_softmax_jacobian``: ``softmax_jacobian(z) -> J``
 * 05 ``check_sgd_step``: ``sgd_step(params, lr)`` (in place)
 * 05 ``check_training_loop``: ``train(model, X, y, lr, epochs, batch_size) -> losses``
 * 05 ``check_warmup_cosine``: ``warmup_cosine_lr(t, base_lr, warmup, epochs, lr_min) -> lr``
@@ -97,6 +99,7 @@ from .ch01_forward import check_layer_forward, check_network_forward, check_neur
 from .ch02_losses import check_logsumexp, check_mse, check_softmax_cross_entropy
 from .ch03_autograd import BACKWARD_RULES, check_backward_rule, check_chain_rule
 from .ch04_backward import check_linear_backward, check_sigmoid_backward, check_two_layer_backward
+from .ch04_backward import check_deep_backward, check_softmax_jacobian
 from .ch05_training import check_sgd_step, check_training_loop
 from .ch05_training import check_warmup_cosine
 from .ch06_optimizers import check_adam_step, check_momentum_step
@@ -124,6 +127,7 @@ __all__ = [
     "BACKWARD_RULES", "check_backward_rule", "check_chain_rule",
     # 04 backward pass
     "check_linear_backward", "check_sigmoid_backward", "check_two_layer_backward",
+    "check_deep_backward", "check_softmax_jacobian",
     # 05 training loop
     "check_sgd_step", "check_training_loop",
     "check_warmup_cosine",
