@@ -13,7 +13,7 @@ so the backward pass is the chain rule, one line per edge of the graph::
 
 Operations: ``+ - * /`` with Values or numbers on either side, ``**`` with a
 constant exponent, unary ``-``, ``exp``, ``log``, ``tanh``, ``sigmoid``,
-``relu``, and :func:`linear` (a neuron's weighted sum as one node). An
+``relu``, ``max`` (a tie splits the gradient in halves), and :func:`linear` (a neuron's weighted sum as one node). An
 operation's forward value and its local derivatives sit together in one
 method, as in micrograd. Unlike micrograd, nodes hold no closures, the
 topological sort is iterative (a chain of a million nodes needs no recursion),
@@ -57,6 +57,7 @@ _SUB_LOCALS = (1.0, -1.0)
 _NEG_LOCALS = (-1.0,)
 _RELU_ON = (1.0,)
 _RELU_OFF = (0.0,)
+_MAX_FIRST, _MAX_SECOND, _MAX_TIE = (1.0, 0.0), (0.0, 1.0), (0.5, 0.5)
 
 
 def _node(data: float, children: tuple, local_grads: tuple, op: str) -> "Value":
@@ -125,7 +126,7 @@ class Value:
         label: str, free text for drawings.
         op: str, ``""`` for a leaf, else ``"+"``, ``"-"``, ``"*"``, ``"/"``,
             ``"**2"`` (``f"**{k}"``), ``"neg"``, ``"exp"``, ``"log"``, ``"tanh"``,
-            ``"sigmoid"``, ``"relu"``, or ``"linear"`` (see :func:`linear`).
+            ``"sigmoid"``, ``"relu"``, ``"max"``, or ``"linear"`` (see :func:`linear`).
         children: tuple of Values, the operands in operand order (``(a, a)`` for ``a * a``).
         local_grads: tuple of floats, ∂(this)/∂(child) for each child.
     """
@@ -292,6 +293,18 @@ class Value:
         if x > 0.0:
             return _node(x, (self,), _RELU_ON, "relu")
         return _node(0.0, (self,), _RELU_OFF, "relu")
+
+    def max(self, other) -> Value:
+        r""":math:`\max(a, b)`; the larger operand gets local derivative 1, the other 0.
+
+        A tie :math:`a = b` gives each :math:`\tfrac12` (the central difference's slope, and
+        ``torch.maximum``'s rule), so ``a.max(a)`` hands ``a`` its whole gradient, once.
+        """
+        if type(other) is not Value:
+            other = _as_value(other, "Value.max")
+        a, b = self.data, other.data
+        local = _MAX_FIRST if a > b else _MAX_SECOND if a < b else _MAX_TIE
+        return _node(a if a >= b else b, (self, other), local, "max")
 
     # --- the backward pass ---------------------------------------------------------------------------
     def topological_order(self) -> list:

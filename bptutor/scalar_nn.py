@@ -33,8 +33,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+import numpy as np
+
+from . import activations as _act
 from ._checks import check_choice, check_int, check_rng, describe
 from .engine import Value, _linear
+from .layers import Linear, Sequential
 
 
 def _identity(v: Value) -> Value:
@@ -48,6 +52,10 @@ ACTIVATIONS = {
     "sigmoid": Value.sigmoid,
     "identity": _identity,
 }
+
+
+#: activation name -> the vectorized layer of :mod:`bptutor.activations` (for :meth:`MLP.to_sequential`).
+_LAYER_ACTIVATIONS = {"tanh": _act.Tanh, "relu": _act.ReLU, "sigmoid": _act.Sigmoid}
 
 
 def _as_inputs(x, nin: int, who: str) -> list:
@@ -200,6 +208,26 @@ class MLP(_ScalarModule):
     def parameters(self) -> list:
         """Every layer's parameters, from the input layer to the output layer."""
         return [p for layer in self.layers for p in layer.parameters()]
+
+    def to_sequential(self):
+        r"""The same network as a vectorized ``bptutor.layers.Sequential``, holding copies of the weights.
+
+        Layer :math:`l`'s neuron :math:`j` becomes column :math:`j` of ``Linear.W``
+        (shape ``(nin, nout)``) and entry :math:`j` of ``Linear.b``, so
+        ``seq.forward(X)[n]`` equals ``[v.data for v in mlp(X[n])]`` up to
+        rounding, and the same loss gives the same gradients: the check of one
+        implementation against the other in notebook 03.
+
+        Returns:
+            ``Sequential(Linear, activation, ..., Linear)`` mapping ``(N, nin)`` to ``(N, nouts[-1])``.
+        """
+        modules = []
+        for layer in self.layers:
+            W = [[w.data for w in n.w] for n in layer.neurons]                   # (nout, nin)
+            modules.append(Linear.from_arrays(np.array(W).T, [n.b.data for n in layer.neurons]))
+            if layer.activation != "identity":
+                modules.append(_LAYER_ACTIVATIONS[layer.activation]())
+        return Sequential(*modules)
 
     def __repr__(self) -> str:
         return f"MLP({self.nin}, {[layer.nout for layer in self.layers]}, activation={self.activation!r})"

@@ -32,6 +32,30 @@ def relu_backward(out, mode="ok"):
     (x,) = out.children
     x.grad += (1.0 if mode == "always" else float(x.data > 0)) * out.grad
 
+def max_backward(out, mode="ok"):
+    a, b = out.children
+    if mode == "both":
+        la, lb = 1.0, 1.0
+    elif mode == "loser":
+        la, lb = float(a.data < b.data), float(b.data < a.data)
+    elif mode == "tie_first":
+        la, lb = float(a.data >= b.data), float(b.data > a.data)
+    else:
+        la, lb = (1.0, 0.0) if a.data > b.data else (0.0, 1.0) if a.data < b.data else (0.5, 0.5)
+    if mode == "value":
+        la, lb = la * out.data, lb * out.data
+    a.grad += la * out.grad
+    b.grad += lb * out.grad
+
+
+def max_backward_with_numpy(out):
+    # Written another way: np.sign gives 1, -1 or 0; (1 + sign) / 2 is 1, 0 or the tie's 1/2.
+    a, b = out.children
+    s = np.sign(np.float32(a.data) - np.float32(b.data))
+    a.grad += float((1 + s) / 2) * out.grad
+    b.grad += float((1 - s) / 2) * out.grad
+
+
 def neuron_grad(x, w, b, t, mode="ok"):
     z = w * x + b
     y = np.tanh(z)
@@ -52,6 +76,9 @@ CATALOGUE = [
         ({"mode": "input"}, "input instead of the output"), ({"mode": "no_square"}, "forgot the square")]),
     (functools.partial(ex.check_backward_rule, op="relu"), relu_backward, [
         ({"mode": "always"}, "passes for negative inputs")]),
+    (functools.partial(ex.check_backward_rule, op="max"), max_backward, [
+        ({"mode": "both"}, "both operands"), ({"mode": "loser"}, "smaller operand"),
+        ({"mode": "tie_first"}, "a tie went to one operand"), ({"mode": "value"}, "winner's value")]),
     (ex.check_chain_rule, neuron_grad, [
         ({"mode": "no_tanh"}, "forgot the tanh derivative"), ({"mode": "z"}, "used z instead of y"),
         ({"mode": "no2"}, "missing factor 2"), ({"mode": "sign"}, "sign flip"),
@@ -92,6 +119,8 @@ LOCALS = {  # the local derivatives a learner writes, from the children's and th
     "exp": lambda kids, out: (out.data,),
     "sigmoid": lambda kids, out: (out.data * (1 - out.data),),
     "relu": lambda kids, out: (float(kids[0].data > 0),),
+    "max": lambda kids, out: (float(kids[0].data >= kids[1].data) - 0.5 * (kids[0].data == kids[1].data),
+                              float(kids[1].data >= kids[0].data) - 0.5 * (kids[0].data == kids[1].data)),
 }
 
 
@@ -115,3 +144,19 @@ def test_changing_out_in_a_backward_rule_is_named():
 
     result = ex.check_backward_rule(zeroing, "*")
     assert not result.passed and result.message.startswith("mul_backward changed out.grad")
+
+
+def test_max_backward_written_with_numpy_float32_passes():
+    assert ex.check_backward_rule(max_backward_with_numpy, "max").passed
+
+
+def test_max_check_includes_a_tie_and_a_reused_operand():
+    seen = []
+
+    def spy(out):
+        a, b = out.children
+        seen.append((a is b, a.data == b.data))
+        max_backward(out)
+
+    assert ex.check_backward_rule(spy, "max").passed
+    assert (True, True) in seen and (False, True) in seen and (False, False) in seen

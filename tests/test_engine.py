@@ -543,3 +543,59 @@ def test_linear_bad_inputs():
         linear([v, v], [v, "x"], v)
     with pytest.raises(TypeError, match=r"linear expected bias to be a Value or a real number, got None"):
         linear([v], [v], None)
+
+
+# --- max: a router of gradient ------------------------------------------------------------------------------
+
+def test_max_routes_the_whole_gradient_to_the_larger_operand():
+    a, b = Value(2.0), Value(-1.0)
+    out = a.max(b) * 3.0          # d/da = 3 (a wins), d/db = 0
+    out.backward()
+    assert (out.data, a.grad, b.grad) == (6.0, 3.0, 0.0)
+    c, d = Value(-4.0), Value(0.5)
+    m = c.max(d)
+    assert (m.op, m.children, m.local_grads) == ("max", (c, d), (0.0, 1.0))
+
+
+def test_max_splits_a_tie_in_halves_and_a_reused_operand_gets_it_once():
+    a, b = Value(1.5), Value(1.5)
+    a.max(b).backward()
+    assert (a.grad, b.grad) == (0.5, 0.5)       # the central difference's slope on either side
+    x = Value(-0.25)
+    y = x.max(x)
+    y.backward()
+    assert (y.data, x.grad) == (-0.25, 1.0)     # max(x, x) = x: two halves make dy/dx = 1
+
+
+def test_max_with_a_number_and_the_hinge_loss():
+    s = Value(0.3)
+    hinge = (1 - 2.0 * s).max(0)                # 1 - 0.6 = 0.4 > 0: the margin term is active
+    hinge.backward()
+    assert hinge.data == pytest.approx(0.4) and s.grad == -2.0
+    s2 = Value(0.8)
+    (1 - 2.0 * s2).max(0.0).backward()          # 1 - 1.6 < 0: the constant 0 wins, nothing flows back
+    assert s2.grad == 0.0
+    with pytest.raises(TypeError, match=r"^Value.max expected other to be a Value or a real number, got 'x'$"):
+        Value(1.0).max("x")
+
+
+@FAST
+@given(a=floats(-3, 3), b=floats(-3, 3))
+def test_max_matches_central_differences_off_ties(a, b):
+    if abs(a - b) < 1e-3:
+        return
+    va, vb = Value(a), Value(b)
+    va.max(vb).backward()
+    h = 1e-6
+    assert va.grad == pytest.approx((max(a + h, b) - max(a - h, b)) / (2 * h), abs=1e-6)
+    assert vb.grad == pytest.approx((max(a, b + h) - max(a, b - h)) / (2 * h), abs=1e-6)
+
+
+def test_max_matches_torch_maximum_including_ties():
+    torch = pytest.importorskip("torch")
+    for a, b in [(0.7, -1.2), (-1.5, 0.4), (2.0, 2.0), (-0.0, 0.0)]:
+        va, vb = Value(a), Value(b)
+        (va.max(vb) * va).backward()
+        ta, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a, b))
+        (torch.maximum(ta, tb) * ta).backward()
+        assert (va.grad, vb.grad) == pytest.approx((ta.grad.item(), tb.grad.item()), abs=1e-15)

@@ -263,3 +263,28 @@ def test_bad_inputs_are_refused_with_a_clear_message():
         MLP(2, [3, 0])
     with pytest.raises(ValueError, match=r"^MLP expected nin >= 1, got -1$"):
         MLP(-1, [3])
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "identity"])
+def test_to_sequential_gives_the_same_outputs_and_gradients(activation):
+    mlp = MLP(3, [4, 5, 2], activation, rng=7)
+    biases = iter(np.random.default_rng(3).uniform(-0.5, 0.5, 11).tolist())
+    for p in mlp.parameters():                    # non-zero biases, so a dropped bias would show
+        if p.label == "b":
+            p.data = next(biases)
+    seq = mlp.to_sequential()
+    X = np.random.default_rng(1).normal(size=(6, 3))
+    C = np.random.default_rng(2).normal(size=(6, 2))   # L = sum(C * out): dL/dout = C
+    out = seq.forward(X)
+    seq.backward(C)
+    loss = Value(0.0)
+    for x, c in zip(X.tolist(), C.tolist()):
+        y = mlp(x)
+        loss = loss + y[0] * c[0] + y[1] * c[1]
+    np.testing.assert_allclose(out, [[v.data for v in mlp(x)] for x in X.tolist()], rtol=1e-12, atol=1e-12)
+    loss.backward()
+    flat = np.concatenate([np.column_stack([layer.W.grad.T, layer.b.grad]).ravel()
+                           for layer in seq.layers if hasattr(layer, "W")])
+    np.testing.assert_allclose(flat, [p.grad for p in mlp.parameters()], rtol=1e-10, atol=1e-12)
+    assert len([m for m in seq.layers if hasattr(m, "W")]) == 3
+    assert len(seq.layers) == (3 if activation == "identity" else 5)

@@ -26,7 +26,7 @@ lists the mistakes it names):
 * 02 ``check_mse``: ``mse(pred, target) -> (loss, dpred)``
 * 02 ``check_softmax_cross_entropy``: ``softmax_cross_entropy(logits, y) -> (loss, dlogits)``
 * 02 ``check_logsumexp``: ``logsumexp(Z) -> lse``
-* 03 ``check_backward_rule(fn, op)``: ``mul_backward(out)``, ``tanh_backward(out)``, ...
+* 03 ``check_backward_rule(fn, op)``: ``mul_backward(out)``, ``tanh_backward(out)``, ``max_backward(out)``, ...
 * 03 ``check_chain_rule``: ``neuron_grad(x, w, b, t) -> (dw, db)``
 * 04 ``check_linear_backward``: ``linear_backward(dout, X, W) -> (dX, dW, db)``
 * 04 ``check_sigmoid_backward``: ``sigmoid_backward(dout, Z) -> dZ``

@@ -1,6 +1,7 @@
 """Exercise checks for chapter 03, the chain rule on scalar ``Value`` nodes.
 
-* ``check_backward_rule(fn, op)``: ``mul_backward(out)``, ``tanh_backward(out)``, ... (rules in ``BACKWARD_RULES``)
+* ``check_backward_rule(fn, op)``: ``mul_backward(out)``, ``tanh_backward(out)``, ``max_backward(out)``, ...
+  (rules in ``BACKWARD_RULES``)
 * ``check_chain_rule``: ``neuron_grad(x, w, b, t) -> (dw, db)``
 """
 from __future__ import annotations
@@ -52,7 +53,23 @@ BACKWARD_RULES = {
          "x.grad += (x.data > 0) * out.grad.", lambda x, y, o: (1.0,)),
         ("multiplied by relu(x) instead of its derivative", "the local derivative is 0 or 1, not out.data.",
          lambda x, y, o: (o,)))),
+    "max": _Rule("max_backward", 2, lambda x, y: max(x, y), lambda x, y, o: _max_locals(x, y),
+                 lambda a, b: a.max(b), (
+        ("sent the gradient to both operands", "max is a router: only the larger operand moved the output, "
+         "so only it gets out.grad; the other gets 0.", lambda x, y, o: (1.0, 1.0)),
+        ("sent the gradient to the smaller operand", "the winner (the larger data) gets out.grad: "
+         "a.grad += (a.data > b.data) * out.grad.", lambda x, y, o: _max_locals(y, x)),
+        ("a tie went to one operand only", "when a.data == b.data the engine splits the gradient, "
+         "0.5 * out.grad to each (the slope central differences give).",
+         lambda x, y, o: (float(x >= y), float(y > x))),
+        ("multiplied by the winner's value", "the local derivative of max is 1 for the winner, not its "
+         "data.", lambda x, y, o: tuple(loc * o for loc in _max_locals(x, y))))),
 }
+
+
+def _max_locals(x: float, y: float) -> tuple:
+    """Local derivatives of max(x, y): 1 to the larger, 0 to the other, halves on a tie (as Value.max)."""
+    return (1.0, 0.0) if x > y else (0.0, 1.0) if x < y else (0.5, 0.5)
 
 
 def _kids(rule: _Rule, a: dict) -> list:
@@ -110,8 +127,11 @@ def check_backward_rule(fn, op: str = "*", rng=0) -> CheckResult:
     where ``+=`` belongs, ``out.data``/``out.grad`` or a child's ``.data`` changed,
     forgotten upstream gradient, ``out.data`` used in
     place of ``out.grad``, a sign flip, and wrong local derivatives of the
-    operation (e.g. ``1 - x**2`` for tanh); finite differences of the
-    operation give the expected numbers.
+    operation (e.g. ``1 - x**2`` for tanh; for ``max``: the gradient sent to
+    both operands or to the smaller one, a tie given to one operand, the
+    winner's value as its local derivative); finite differences of the
+    operation give the expected numbers (at a tie of ``max`` the central
+    difference is 1/2, the engine's convention).
     """
     check_choice("op", op, BACKWARD_RULES, who="check_backward_rule")
     rule, g = BACKWARD_RULES[op], check_rng(rng)
@@ -120,11 +140,16 @@ def check_backward_rule(fn, op: str = "*", rng=0) -> CheckResult:
         scale = (1.0, -1.0, 0.5)[i] if rule.arity == 1 else 1.0  # a negative input for relu
         args = ({"x": scale * float(g.uniform(0.3, 1.5))} if rule.arity == 1 else
                 {"a": float(g.normal()), "b": float(g.normal()), "reused": reused})
+        if op == "max" and i == 2:  # two Values with equal data: the tie convention
+            args["b"] = args["a"]
         args.update({f"{k}.grad": float(g.uniform(-1, 1)) for k in ("x",) if rule.arity == 1})
         if rule.arity == 2:
             args.update({"a.grad": float(g.uniform(-1, 1)), "b.grad": float(g.uniform(-1, 1))})
         args["out.grad"] = float(g.uniform(1.5, 2.5))
         note = f"out = a {op} a, one Value used twice" if reused else "the children already hold gradients"
+        if op == "max":
+            note = ("out = a.max(a), one Value used twice" if reused else
+                    "a tie: a.data == b.data" if args["a"] == args["b"] else note)
         cases.append(Case(args, note))
     outputs = ("x.grad",) if rule.arity == 1 else ("a.grad", "b.grad")
 
