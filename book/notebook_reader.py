@@ -4,6 +4,10 @@ Jupyter lifts ``$$ ... $$`` out of a markdown cell before it parses the markdown
 MyST parses first, so a display equation spread over lines whose next line starts
 with ``+`` or ``-`` becomes a bullet list, and a ``_`` inside it emphasis. Joining
 each display equation onto one line (a newline is a space to TeX) keeps it whole.
+
+A picture kept as a cell attachment (``![alt](attachment:x.png)``, how the notebooks
+carry the widgets' pictures) is unknown to MyST: it becomes a ``data:`` URI, which
+Sphinx's HTML builder writes into the page as it is.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import re
 import nbformat
 
 DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+ATTACHMENT = re.compile(r"(!\[[^\]]*\]\()attachment:([^)\s]+)\)")
 
 
 def one_line(match: re.Match) -> str:
@@ -23,4 +28,15 @@ def read_notebook(text: str) -> nbformat.NotebookNode:
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = DISPLAY_MATH.sub(one_line, cell.source)
+            attachments = cell.get("attachments", {})
+            cell.source = ATTACHMENT.sub(lambda m: inline(m, attachments), cell.source)
     return nb
+
+
+def inline(match: re.Match, attachments: dict) -> str:
+    """``![alt](attachment:x.png)`` as ``![alt](data:image/png;base64,...)`` (unchanged if absent)."""
+    bundle = attachments.get(match.group(2), {})
+    for mime, data in bundle.items():
+        if mime.startswith("image/"):
+            return f"{match.group(1)}data:{mime};base64,{''.join(data).strip()}"
+    return match.group(0)
