@@ -35,6 +35,7 @@ lists the mistakes it names):
 * 05 ``check_training_loop``: ``train(model, X, y, lr, epochs, batch_size) -> losses``
 * 06 ``check_momentum_step``: ``momentum_step(theta, grad, v, lr, momentum) -> (theta, v)``
 * 06 ``check_adam_step``: ``adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps) -> (theta, m, v)``
+* 06 ``check_momentum_rate``: ``momentum_rate(lr, curvature, momentum) -> rate``
 * 07 ``check_xavier_uniform``: ``xavier_uniform(fan_in, fan_out, rng) -> W``
 * 07 ``check_leaky_relu_std``: ``leaky_relu_std(fan_in, slope) -> std``
 * 08 ``check_ridge_fit``: ``ridge_fit(Phi, t, lam) -> w``
@@ -98,6 +99,7 @@ from .ch03_autograd import BACKWARD_RULES, check_backward_rule, check_chain_rule
 from .ch04_backward import check_linear_backward, check_sigmoid_backward, check_two_layer_backward
 from .ch05_training import check_sgd_step, check_training_loop
 from .ch06_optimizers import check_adam_step, check_momentum_step
+from .ch06_optimizers import check_momentum_rate
 from .ch07_initialization import check_leaky_relu_std, check_xavier_uniform
 from .ch08_regularization import check_dropout_forward, check_l2_penalty, check_ridge_fit
 from .ch09_landscapes import check_batched_forward, check_logistic_hessian
@@ -126,6 +128,7 @@ __all__ = [
     "check_sgd_step", "check_training_loop",
     # 06 gradient descent variants
     "check_momentum_step", "check_adam_step",
+    "check_momentum_rate",
     # 07 activations and initialization
     "check_xavier_uniform", "check_leaky_relu_std",
     # 08 overfitting and regularization
