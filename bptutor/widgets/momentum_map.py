@@ -246,7 +246,7 @@ class MomentumMapExplorer(Explorer):
 
     title = "Momentum's convergence map: rate per step over ηλ and μ"
     panels = (1.15, 1.0)
-    margins = {"left": 0.07, "right": 0.98, "bottom": 0.16, "top": 0.9, "wspace": 0.25}
+    margins = {"left": 0.07, "right": 0.98, "bottom": 0.27, "top": 0.9, "wspace": 0.25}
 
     def __init__(self, lr=0.033, momentum=0.67, condition=100.0, view="measured rate"):
         controls = dict(
@@ -258,7 +258,7 @@ class MomentumMapExplorer(Explorer):
             view=widgets.Dropdown(options=MAP_VIEWS, value=view, description="colour shows",
                                   style=control_style()),
         )
-        super().__init__(controls, figsize=(9.0, 3.6))
+        super().__init__(controls, figsize=(9.0, 4.0))
 
     _contours = None   # the map's labelled contour lines, removed with their labels before a redraw
 
@@ -307,24 +307,24 @@ class MomentumMapExplorer(Explorer):
                                         linewidths=0.6)
         ax_map.clabel(self._contours, fontsize=9, fmt=(lambda v: f"1e{v:.0f}") if view.startswith("|") else "%.2g")
         u = np.linspace(0, 1, 101)
-        ax_map.plot(2 * (1 + u), u, "k-", linewidth=1.5, label="ηλ = 2(1+μ): diverges beyond")
-        ax_map.plot((1 - np.sqrt(u)) ** 2, u, "w--", linewidth=1.0, label="ηλ = (1 ± √μ)²: double root")
-        ax_map.plot((1 + np.sqrt(u)) ** 2, u, "w--", linewidth=1.0)
+        ax_map.plot(2 * (1 + u), u, "k-", linewidth=1.5, label="ηλ = 2(1 + μ): diverges beyond")
+        ax_map.plot((1 - np.sqrt(u)) ** 2, u, "k--", linewidth=1.0, label="ηλ = (1 ± √μ)²: double root")
+        ax_map.plot((1 + np.sqrt(u)) ** 2, u, "k--", linewidth=1.0)
         eta, mu, kappa = state["eta"], state["mu"], state["kappa"]
         ends = np.array([eta, eta * kappa])
         ax_map.plot(np.clip(ends, 0, MAX_STEP), [mu, mu], "r-", linewidth=2.0)
         ax_map.plot(np.clip(ends, 0, MAX_STEP), [mu, mu], "ro", markersize=4,
-                    label=f"this quadratic: ηλ from η to ηκ")
+                    label="this quadratic: ηλ from η to ηκ")
         ax_map.set(xlim=(0, MAX_STEP), ylim=(0, 1), xlabel="ηλ (learning rate × curvature)",
                    ylabel="momentum μ", title=f"{view} (grey: diverges)")
-        ax_map.legend(loc="lower right", fontsize=9, framealpha=0.9)
+        ax_map.legend(loc="upper left", bbox_to_anchor=(-0.08, -0.17), ncol=2, fontsize=9, frameon=False)
         steps = np.arange(state["errors"].shape[0])
         for k, (label, colour) in enumerate((("flat, λ = 1", "C0"), (f"steep, λ = κ = {kappa:.3g}", "C1"))):
             ax_err.semilogy(steps, np.clip(state["errors"][:, k], 1e-16, 1e6), color=colour, label=label)
             ax_err.semilogy(steps, np.clip(state["theory"][k] ** steps, 1e-16, 1e6), ":", color=colour)
         ax_err.set(ylim=(1e-12, 1e4), xlabel="step t", ylabel="|x_t| / |x_0|",
                    title="error per direction (dotted: r^t)")
-        ax_err.legend(loc="lower left", fontsize=9)
+        ax_err.legend(loc="upper left", bbox_to_anchor=(0.0, -0.17), ncol=2, fontsize=9, frameon=False)
 
 
 def explore_momentum_map(lr: float = 0.033, momentum: float = 0.67, condition: float = 100.0,
