@@ -237,8 +237,7 @@ def classify_direction(step: float, mu: float) -> str:
 
 _VERDICTS = {"monotone": "creeps towards the minimum without overshooting (real positive roots)",
              "oscillating": "spirals in, overshooting and coming back (complex roots, |z| = √μ)",
-             "alternating": "flips sign every step (real negative roots)",
-             "diverging": "grows: ηλ is past 2(1 + μ)"}  # the message of a divergence says it itself
+             "alternating": "flips sign every step (real negative roots)"}
 
 
 class MomentumMapExplorer(Explorer):
