@@ -26,6 +26,7 @@ from bptutor import widgets
 CASES = [
     (widgets.explore_learning_rate, "lr", (0.1, 0.05)),
     (widgets.explore_optimizers, "lr", (0.05, 0.03)),
+    (widgets.explore_momentum_map, "momentum", (0.67, 0.5)),
     (widgets.explore_activation, "x", (0.0, 1.0)),
     (widgets.explore_loss, "p", (0.3, 0.1)),
     (widgets.explore_regularization, "penalty", ("none", "L2")),

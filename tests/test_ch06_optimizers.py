@@ -50,6 +50,29 @@ def adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps, mode="ok"):
     return (theta + step if mode == "sign" else theta - step), m, v
 
 
+def momentum_rate(lr, curvature, momentum, mode="ok"):
+    h = lr if mode == "no_curvature" else lr * curvature
+    if mode == "gd":
+        return abs(1 - h)
+    M = np.array([[1 - h, momentum], [-h, momentum]])
+    if mode == "velocity_sign":
+        M = np.array([[1 + h, momentum], [h, momentum]])
+    if mode == "old_v":
+        M = np.array([[1.0, 1.0], [-h, momentum]])
+    z = np.linalg.eigvals(M)
+    if mode == "real_part":
+        return np.max(z.real)
+    if mode == "smallest":
+        return np.min(np.abs(z))
+    if mode == "det" and np.any(z.imag):
+        return momentum
+    if mode == "complex":
+        return z[np.argmax(np.abs(z))]
+    if mode == "both":
+        return np.abs(z)
+    return np.max(np.abs(z))
+
+
 # check, solution, (mistake switch, words the diagnosis must contain), ...
 CATALOGUE = [
     (ex.check_momentum_step, momentum_step, [
@@ -64,6 +87,12 @@ CATALOGUE = [
         ({"mode": "no_sqrt"}, "forgot the square root"), ({"mode": "sign"}, "sign error"),
         ({"mode": "t+1"}, "off by one"), ({"mode": "t-1"}, "off by one"),
         ({"mode": "inplace_state"}, "`m` changed in place")]),
+    (ex.check_momentum_rate, momentum_rate, [
+        ({"mode": "real_part"}, "the largest real part"), ({"mode": "smallest"}, "the smallest modulus"),
+        ({"mode": "det"}, "mu instead of sqrt(mu)"), ({"mode": "no_curvature"}, "curvature is left out"),
+        ({"mode": "gd"}, "momentum left out"), ({"mode": "velocity_sign"}, "sign is flipped"),
+        ({"mode": "old_v"}, "old velocity"), ({"mode": "complex"}, "largest *modulus*"),
+        ({"mode": "both"}, "as one number")]),
 ]
 
 test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
@@ -113,3 +142,34 @@ def test_right_answers_written_other_ways_pass():
 
     wrong = ex.check_adam_step(adam_float32_no_correction)
     assert not wrong.passed and "no bias correction" in wrong.diagnosis, str(wrong)
+
+
+def test_the_rate_written_other_ways_passes():
+    def transposed(lr, curvature, momentum):              # the same eigenvalues
+        h = lr * curvature
+        return max(abs(np.linalg.eigvals(np.array([[1 - h, -h], [momentum, momentum]]))))
+
+    def closed_form(lr, curvature, momentum):             # roots of z^2 - b z + mu, in complex arithmetic
+        b = 1 + momentum - lr * curvature
+        root = np.sqrt(complex(b * b - 4 * momentum))
+        return max(abs((b + root) / 2), abs((b - root) / 2))
+
+    def with_np_roots(lr, curvature, momentum):
+        return np.abs(np.roots([1.0, -(1 + momentum - lr * curvature), momentum])).max()
+
+    def float32(lr, curvature, momentum):
+        M = np.array([[1 - lr * curvature, momentum], [-lr * curvature, momentum]], dtype=np.float32)
+        return np.max(np.abs(np.linalg.eigvals(M))).astype(np.float32)
+
+    for fn in (transposed, closed_form, with_np_roots, float32):
+        result = ex.check_momentum_rate(fn)
+        assert result.passed, (fn.__name__, str(result))
+
+
+def test_the_rate_check_names_the_case_where_an_answer_first_fails():
+    # sqrt(mu) is right for the complex pair of the first case (0.894 = sqrt(0.8)) and wrong for the
+    # real roots of the second (0.845): the check says which setting, and that it is not a known mistake.
+    result = ex.check_momentum_rate(lambda lr, curvature, momentum: np.sqrt(0.8))
+    assert not result.passed
+    assert "rate is 0.894427, expected 0.844949 on input 2 of 3" in result.message
+    assert "real positive roots" in result.message and "does not recognise" in result.diagnosis

@@ -12,6 +12,7 @@ from bptutor.widgets import _explorer
 
 BUILDERS = {"loss": widgets.explore_loss, "backward": widgets.explore_backward,
             "learning_rate": widgets.explore_learning_rate, "optimizers": widgets.explore_optimizers,
+            "momentum_map": widgets.explore_momentum_map,
             "activation": widgets.explore_activation, "regularization": widgets.explore_regularization,
             "bptt": widgets.explore_bptt}
 

@@ -19,6 +19,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BUILDERS = {
     "learning_rate": W.explore_learning_rate,
     "optimizers": W.explore_optimizers,
+    "momentum_map": W.explore_momentum_map,
     "activation": W.explore_activation,
     "loss": W.explore_loss,
     "regularization": W.explore_regularization,
@@ -148,10 +149,10 @@ def test_the_package_reexports_every_function_and_class_of_its_modules():
     # Notebooks import from the package (`from bptutor.widgets import explore_loss`), so a new
     # public function or class in a module must be added to the package's imports and __all__.
     from bptutor.widgets import (_explorer, activation_explorer, backward_explorer, learning_rate,
-                                 loss_explorer, optimizer_race, regularization_explorer)
+                                 loss_explorer, momentum_map, optimizer_race, regularization_explorer)
     helpers = {"control_style", "log_slider"}  # shared by the explorer modules, not for notebooks
     for module in (_explorer, loss_explorer, backward_explorer, learning_rate, optimizer_race,
-                   activation_explorer, regularization_explorer):
+                   momentum_map, activation_explorer, regularization_explorer):
         for name, value in vars(module).items():
             if (callable(value) and getattr(value, "__module__", None) == module.__name__
                     and not name.startswith("_") and name not in helpers):

@@ -38,6 +38,7 @@ lists the mistakes it names):
 * 05 ``check_warmup_cosine``: ``warmup_cosine_lr(t, base_lr, warmup, epochs, lr_min) -> lr``
 * 06 ``check_momentum_step``: ``momentum_step(theta, grad, v, lr, momentum) -> (theta, v)``
 * 06 ``check_adam_step``: ``adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps) -> (theta, m, v)``
+* 06 ``check_momentum_rate``: ``momentum_rate(lr, curvature, momentum) -> rate``
 * 07 ``check_xavier_uniform``: ``xavier_uniform(fan_in, fan_out, rng) -> W``
 * 07 ``check_leaky_relu_std``: ``leaky_relu_std(fan_in, slope) -> std``
 * 08 ``check_ridge_fit``: ``ridge_fit(Phi, t, lam) -> w``
@@ -103,6 +104,7 @@ from .ch04_backward import check_deep_backward, check_softmax_jacobian
 from .ch05_training import check_sgd_step, check_training_loop
 from .ch05_training import check_warmup_cosine
 from .ch06_optimizers import check_adam_step, check_momentum_step
+from .ch06_optimizers import check_momentum_rate
 from .ch07_initialization import check_leaky_relu_std, check_xavier_uniform
 from .ch08_regularization import check_dropout_forward, check_l2_penalty, check_ridge_fit
 from .ch09_landscapes import check_batched_forward, check_logistic_hessian
@@ -133,6 +135,7 @@ __all__ = [
     "check_warmup_cosine",
     # 06 gradient descent variants
     "check_momentum_step", "check_adam_step",
+    "check_momentum_rate",
     # 07 activations and initialization
     "check_xavier_uniform", "check_leaky_relu_std",
     # 08 overfitting and regularization

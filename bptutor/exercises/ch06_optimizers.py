@@ -2,6 +2,7 @@
 
 * ``check_momentum_step``: ``momentum_step(theta, grad, v, lr, momentum) -> (theta, v)``
 * ``check_adam_step``: ``adam_step(theta, grad, m, v, t, lr, beta1, beta2, eps) -> (theta, m, v)``
+* ``check_momentum_rate``: ``momentum_rate(lr, curvature, momentum) -> rate``
 """
 from __future__ import annotations
 
@@ -192,3 +193,94 @@ def check_adam_step(fn, rng=0) -> CheckResult:
 
     return check_outputs(fn, name="adam_step", reference=ref, cases=cases, outputs=("theta_path",),
                          mistakes=mistakes, call=call, source="bptutor.optim.Adam")
+
+
+def _rate_of(M: np.ndarray) -> float:
+    return float(np.max(np.abs(np.linalg.eigvals(M))))
+
+
+def _matrix(a, *, h=None, velocity_sign=-1.0, old_v=False) -> np.ndarray:
+    """The heavy ball's 2x2 map on (x, v) along one direction, or a wrong version of it."""
+    h = a["lr"] * a["curvature"] if h is None else h
+    mu = a["momentum"]
+    if old_v:   # x moved with the old velocity: x_t = x_(t-1) + v_(t-1)
+        return np.array([[1.0, 1.0], [velocity_sign * h, mu]])
+    return np.array([[1.0 + velocity_sign * h, mu], [velocity_sign * h, mu]])
+
+
+def _complex_pair_only(roots: np.ndarray, value: float) -> float:
+    """``value`` where the roots are a complex pair; elsewhere the mistake does not apply (it raises)."""
+    if not np.any(roots.imag):
+        raise ValueError("real roots: mu and sqrt(mu) play no part")
+    return value
+
+
+def check_momentum_rate(fn, rng=0) -> CheckResult:
+    r"""Exercise (06): the heavy ball's rate per step along one direction of a quadratic.
+
+    .. math::
+        \begin{pmatrix} x_t \\ v_t \end{pmatrix} =
+        \begin{pmatrix} 1 - \eta\lambda & \mu \\ -\eta\lambda & \mu \end{pmatrix}
+        \begin{pmatrix} x_{t-1} \\ v_{t-1} \end{pmatrix}, \qquad
+        r = \max |\text{eigenvalue}|
+
+    The learner writes ``momentum_rate(lr, curvature, momentum) -> rate`` (numbers in, a
+    number out): the spectral radius of the 2x2 map, by ``np.linalg.eigvals`` or by the roots
+    of :math:`z^2 - (1 + \mu - \eta\lambda) z + \mu` (the transposed matrix has the same
+    eigenvalues and passes). The reference is
+    :func:`bptutor.widgets.momentum_map.heavy_ball_rate`. Three settings cover the three kinds of
+    roots: complex (spiralling), real positive (creeping), real negative (diverging here).
+    Diagnosed: the largest real part instead of the largest modulus, the smallest modulus
+    instead of the largest, the determinant :math:`\mu` instead of :math:`\sqrt\mu` for a complex
+    pair, the curvature left out (:math:`\eta` for :math:`\eta\lambda`), momentum left out
+    (gradient descent's :math:`|1 - \eta\lambda|`), the velocity's sign flipped in the
+    matrix, ``x`` moved with the old velocity (the matrix of exercise 1's mistake).
+    """
+    from ..widgets.momentum_map import heavy_ball_rate   # the widgets import the optimizers: import late
+
+    check_rng(rng)   # the three settings are fixed: they are chosen so that every mistake shows
+    cases = [Case({"lr": 0.1, "curvature": 3.0, "momentum": 0.8}, "eta*lambda = 0.3, mu = 0.8: complex roots"),
+             Case({"lr": 0.05, "curvature": 2.0, "momentum": 0.3}, "eta*lambda = 0.1, mu = 0.3: real positive roots"),
+             Case({"lr": 0.5, "curvature": 6.0, "momentum": 0.25},
+                  "eta*lambda = 3, mu = 0.25: real negative roots, past the boundary 2(1 + mu)")]
+
+    def eig(a):
+        return np.linalg.eigvals(_matrix(a))
+
+    def call(fn, a):
+        out = fn(a["lr"], a["curvature"], a["momentum"])
+        value = np.asarray(out)
+        if value.size != 1:
+            raise _Diagnosed(f"momentum_rate returned an array of shape {value.shape}, expected one number",
+                             "return the largest modulus as one number: np.max(np.abs(np.linalg.eigvals(M))).")
+        if np.iscomplexobj(value):
+            raise _Diagnosed(f"momentum_rate returned the complex number {complex(value.ravel()[0]):.4g}",
+                             "the rate is the largest *modulus*, a real number: np.max(np.abs(eigenvalues)).")
+        return value.reshape(())
+
+    mistakes = (
+        Mistake("the largest real part, not the largest modulus", "a complex pair a ± ib shrinks by "
+                "|a ± ib| = sqrt(a² + b²) per step, and a negative root by its size: take np.abs before the max.",
+                lambda a, r: {"rate": np.max(eig(a).real)}),
+        Mistake("the smallest modulus, not the largest", "the slowest mode sets the rate: after a few steps "
+                "only the eigenvalue of largest modulus is left, so take np.max(np.abs(...)).",
+                lambda a, r: {"rate": np.min(np.abs(eig(a)))}),
+        Mistake("mu instead of sqrt(mu) for a complex pair", "the two complex roots multiply to mu (the "
+                "determinant) and have the same modulus, so each has modulus sqrt(mu).",
+                lambda a, r: {"rate": _complex_pair_only(eig(a), a["momentum"])}),
+        Mistake("the curvature is left out", "the gradient along the direction is lambda * x, so the matrix "
+                "holds lr * curvature wherever the step enters.",
+                lambda a, r: {"rate": _rate_of(_matrix(a, h=a["lr"]))}),
+        Mistake("momentum left out: gradient descent's rate |1 - lr * curvature|", "with momentum the state is "
+                "(x, v), and the 2x2 matrix [[1 - lr*curvature, momentum], [-lr*curvature, momentum]] has it.",
+                lambda a, r: {"rate": abs(1 - a["lr"] * a["curvature"])}),
+        Mistake("the velocity's sign is flipped in the matrix", "v = momentum * v - lr * grad: the entries "
+                "holding lr * curvature are negative, [[1 - lr*curvature, momentum], [-lr*curvature, momentum]].",
+                lambda a, r: {"rate": _rate_of(_matrix(a, velocity_sign=1.0))}),
+        Mistake("x moved with the old velocity", "x_t = x_(t-1) + v_t uses the new velocity, so the first row "
+                "is the second row plus (1, 0): [[1 - lr*curvature, momentum], [-lr*curvature, momentum]].",
+                lambda a, r: {"rate": _rate_of(_matrix(a, old_v=True))}),
+    )
+    return check_outputs(fn, name="momentum_rate", reference=lambda a: heavy_ball_rate(
+        a["lr"], a["curvature"], a["momentum"]), cases=cases, outputs=("rate",), mistakes=mistakes, call=call,
+        source="bptutor.widgets.momentum_map.heavy_ball_rate")

@@ -4,7 +4,7 @@ Each explorer follows the pattern of the jupyter-widgets tutorial:
 
 * a **pure compute function** beside it (numbers in, numbers out, no widgets):
   :func:`run_learning_rate_experiment`, :func:`race_optimizers`,
-  :func:`activation_profile`, :func:`compare_losses`,
+  :func:`convergence_map`, :func:`activation_profile`, :func:`compare_losses`,
   :func:`run_regularization_experiment`, :func:`backward_trace`,
   :func:`bptt_gradient_profile`;
 * a **builder** ``explore_*()`` that *returns* an :class:`Explorer`. Nothing is
@@ -35,6 +35,7 @@ compute function, its :class:`Explorer` subclass and its builder:
 ``backward_explorer``           the backward pass, one node at a time (chapter 3)
 ``learning_rate``               converge, oscillate or diverge (chapter 5)
 ``optimizer_race``              SGD to Adam on a function of two variables (chapter 6)
+``momentum_map``                momentum's rate over ηλ and μ, measured and in theory (chapter 6)
 ``activation_explorer``         the gradient through many layers (chapter 7)
 ``regularization_explorer``     training against test error (chapter 8)
 ``bptt_explorer``               the gradient through time of an RNN (chapter 14)
@@ -54,6 +55,8 @@ from .learning_rate import (LR_DATASETS, OPTIMIZER_LABELS, RUN_KINDS, LearningRa
 from .optimizer_race import (ROSENBROCK, SURFACES, OptimizerExplorer, Race, Surface,
                              explore_optimizers, get_surface, make_optimizer, network_surface,
                              quadratic_surface, race_optimizers)
+from .momentum_map import (MAP_KINDS, MAP_VIEWS, MomentumMap, MomentumMapExplorer, classify_direction, convergence_map,
+                           explore_momentum_map, heavy_ball_errors, heavy_ball_rate, measured_heavy_ball_rate)
 from .activation_explorer import (ACTIVATION_NAMES, ActivationExplorer, activation_profile,
                                   explore_activation)
 from .regularization_explorer import (PENALTIES, SINE_NOISE, RegularizationExplorer,
@@ -77,6 +80,10 @@ __all__ = [
     # optimizer_race
     "ROSENBROCK", "SURFACES", "OptimizerExplorer", "Race", "Surface", "explore_optimizers",
     "get_surface", "make_optimizer", "network_surface", "quadratic_surface", "race_optimizers",
+    # momentum_map
+    "MAP_KINDS", "MAP_VIEWS", "MomentumMap", "MomentumMapExplorer", "classify_direction", "convergence_map",
+    "explore_momentum_map",
+    "heavy_ball_errors", "heavy_ball_rate", "measured_heavy_ball_rate",
     # activation_explorer
     "ACTIVATION_NAMES", "ActivationExplorer", "activation_profile", "explore_activation",
     # regularization_explorer
