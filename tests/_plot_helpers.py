@@ -8,6 +8,13 @@ import pytest  # noqa: E402
 from matplotlib.contour import ContourSet  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def start_without_figures():
+    """Close what another test module left open, once, so no_figure_leaks blames only this module's tests."""
+    plt.close("all")
+    yield
+
+
 @pytest.fixture(autouse=True)
 def no_figure_leaks():
     assert plt.get_fignums() == [], "a previous test left a figure open"

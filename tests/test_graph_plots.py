@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
-from _plot_helpers import ax, no_figure_leaks  # noqa: E402,F401 (fixtures)
+from _plot_helpers import ax, no_figure_leaks, start_without_figures  # noqa: E402,F401 (fixtures)
 from bptutor import plotting  # noqa: E402
 from bptutor.engine import Value  # noqa: E402
 

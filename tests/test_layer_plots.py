@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from _plot_helpers import ax, no_figure_leaks  # noqa: E402,F401 (fixtures)
+from _plot_helpers import ax, no_figure_leaks, start_without_figures  # noqa: E402,F401 (fixtures)
 from _plot_helpers import legend_texts  # noqa: E402
 from bptutor import plotting  # noqa: E402
 from bptutor.layers import Parameter  # noqa: E402
