@@ -88,6 +88,10 @@ def test_wheel_installs_copies_the_course_and_runs_notebook_00(tmp_path):
     for picture in (ROOT / "figures").glob("*.png"):
         assert f"bptutor/course_figures/{picture.name}" in names
     assert "bptutor/data/digits.npz" in names
+    # every module of the checkout, subpackages (alternatives, plotting, ...) included
+    missing = [str(m.relative_to(ROOT)) for m in (ROOT / "bptutor").rglob("*.py")
+               if str(m.relative_to(ROOT)) not in names]
+    assert missing == [], f"pyproject.toml's packages leave out {missing}"
     print(f"wheel: {wheel.stat().st_size / 1e6:.1f} MB")
 
     env = tmp_path / "venv"

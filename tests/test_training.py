@@ -1,22 +1,22 @@
-"""Tests of bptutor.training: mini-batches, fit (stopping, divergence, callbacks), predict, evaluate."""
+"""Tests of bptutor.training: fit (end to end, stopping, divergence, callbacks, bad inputs) and History.
+
+Mini-batches are tested in test_batching.py; predict, evaluate, accuracy and confusion_matrix in
+test_evaluation.py."""
 import math
 import pickle
 import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 
-from bptutor import training
 from bptutor.activations import ReLU, Sigmoid, Tanh
 from bptutor.datasets import (binary_targets, load_digits, make_moons, make_noisy_sine, make_xor, to_memmap,
                               train_val_test_split)
 from bptutor.layers import Linear, Sequential
-from bptutor.losses import cross_entropy_loss, mse_loss
+from bptutor.losses import cross_entropy_loss
 from bptutor.optim import SGD, Adam
 from bptutor.regularization import L2, Dropout, EarlyStopping
-from bptutor.training import (History, TrainingDiverged, accuracy, evaluate, fit, iterate_minibatches,
-                              predict)
+from bptutor.training import History, TrainingDiverged, evaluate, fit
 
 
 def mlp(sizes, seed=0, act=Tanh):
@@ -35,139 +35,6 @@ def params_finite(model):
 @pytest.fixture(scope="module")
 def moons():
     return make_moons(200, noise=0.1, rng=0)
-
-
-# --- iterate_minibatches --------------------------------------------------------------------------------
-
-def test_full_batch_is_the_data_itself_not_a_copy():
-    X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
-    for batch_size in (None, 5, 100):
-        batches = list(iterate_minibatches(X, y, batch_size))
-        assert len(batches) == 1 and batches[0][0] is X and batches[0][1] is y
-
-
-def test_minibatches_cover_every_row_once_sorted_within_a_batch():
-    X, y = np.arange(10.0)[:, None], np.arange(10)
-    batches = list(iterate_minibatches(X, y, batch_size=4, rng=0))
-    assert [len(b[1]) for b in batches] == [4, 4, 2]  # the last batch is smaller
-    seen = np.concatenate([b[1] for b in batches])
-    np.testing.assert_array_equal(np.sort(seen), np.arange(10))
-    for Xb, yb in batches:
-        np.testing.assert_array_equal(Xb[:, 0], yb)  # rows and labels stay together
-        assert np.all(np.diff(yb) > 0)
-    assert not np.array_equal(seen, np.arange(10))  # shuffled across batches
-
-
-def test_minibatch_order_comes_from_rng():
-    X, y = np.zeros((20, 1)), np.arange(20)
-    order = lambda rng: np.concatenate([b for _, b in iterate_minibatches(X, y, 3, rng=rng)])
-    np.testing.assert_array_equal(order(5), order(np.random.default_rng(5)))
-    assert not np.array_equal(order(5), order(6))
-    unshuffled = np.concatenate([b for _, b in iterate_minibatches(X, y, 3, shuffle=False)])
-    np.testing.assert_array_equal(unshuffled, np.arange(20))
-
-
-def test_stochastic_batches_are_single_rows():
-    X, y = make_xor()
-    batches = list(iterate_minibatches(X, y, 1, rng=1))
-    assert len(batches) == 4 and all(b[0].shape == (1, 2) for b in batches)
-
-
-class CountingMemmap(np.memmap):
-    """A memmap that records the size of every index it is read with."""
-    reads: list = []
-
-    def __getitem__(self, index):
-        CountingMemmap.reads.append(np.size(index) if isinstance(index, np.ndarray) else "other")
-        return super().__getitem__(index)
-
-
-def test_memmap_batches_only_read_their_own_rows(tmp_path):
-    X, y = make_moons(100, noise=0.1)
-    mm = to_memmap(X, tmp_path / "x.npy").view(CountingMemmap)
-    CountingMemmap.reads = []
-    batches = list(iterate_minibatches(mm, y, batch_size=16, rng=0))
-    assert CountingMemmap.reads == [16] * 6 + [4]  # one read per batch, never the whole file
-    for Xb, yb in batches:
-        assert Xb.flags.writeable and not np.shares_memory(Xb, mm) and Xb.dtype == np.float32  # a copy
-    order = np.concatenate([rows for rows, _ in iterate_minibatches(np.arange(100), y, 16, rng=0)])
-    np.testing.assert_array_equal(np.concatenate([b[0] for b in batches]), X[order].astype(np.float32))
-
-
-@settings(max_examples=25, deadline=None)
-@given(n=st.integers(1, 40), batch_size=st.integers(1, 45), seed=st.integers(0, 1000))
-def test_batches_partition_the_rows(n, batch_size, seed):
-    y = np.arange(n)
-    batches = [b for _, b in iterate_minibatches(np.zeros((n, 3)), y, batch_size, rng=seed)]
-    assert len(batches) == math.ceil(n / batch_size)
-    np.testing.assert_array_equal(np.sort(np.concatenate(batches)), y)
-    assert all(len(b) == min(batch_size, n) for b in batches[:-1])
-
-
-@pytest.mark.parametrize("args, error, message", [
-    ((np.zeros((3, 2)), np.zeros(4)), ValueError,
-     r"iterate_minibatches expected y with 3 rows \(one per row of X\), got shape \(4,\)"),
-    ((np.zeros((3, 2)), np.zeros(3), 0), ValueError, r"iterate_minibatches expected batch_size >= 1, got 0"),
-    ((np.zeros((3, 2)), np.zeros(3), 2.0), TypeError, r"expected batch_size to be an integer, got 2.0"),
-    ((np.zeros((3, 2)), np.zeros(3), True), TypeError, r"expected batch_size to be an integer, got True"),
-    ((np.zeros((3, 2)), np.zeros(3), 2, "yes"), TypeError, r"expected shuffle to be True or False, got 'yes'"),
-    ((np.zeros((0, 2)), np.zeros(0)), ValueError, r"expected X with at least one row, got shape \(0, 2\)"),
-    (("abc", np.zeros(3)), TypeError, r"expected X to be an array of numbers"),
-    ((np.zeros((3, 2)), None), TypeError, r"expected y to be an array, got None"),
-])
-def test_iterate_minibatches_bad_inputs(args, error, message):
-    with pytest.raises(error, match=message):
-        list(iterate_minibatches(*args))
-
-
-# --- accuracy, predict, evaluate --------------------------------------------------------------------------
-
-def test_accuracy_conventions():
-    logits = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.0, 0.0, 5.0], [1.0, 0.0, 0.0]])
-    # argmax: 0, 1, 2, 0 against labels 0, 1, 1, 0 -> 3 of 4
-    assert accuracy(logits, [0, 1, 1, 0]) == 0.75
-    assert accuracy(logits, np.eye(3)[[0, 1, 1, 0]]) == 0.75  # one-hot rows: their argmax
-    p = np.array([[0.9], [0.4], [0.6], [0.1]])
-    # threshold 0.5: 1, 0, 1, 0 against 1, 1, 1, 0 -> 3 of 4; threshold 0 calls all four 1 -> 3 of 4 again
-    assert accuracy(p, [[1], [1], [1], [0]]) == 0.75
-    assert accuracy(p, [1, 1, 1, 0], threshold=0.0) == 0.75
-    assert accuracy(p - 0.5, [1, 0, 1, 0], threshold=0.0) == 1.0  # logits: sigma(z) > 0.5 iff z > 0
-    assert math.isnan(accuracy(p, [[0.3], [0.2], [0.1], [0.0]]))  # regression targets
-    assert math.isnan(accuracy(p, [0, 1, 2, 0]))  # 3 classes cannot be told by one output
-    with pytest.raises(ValueError, match=r"accuracy expected out and y with the same number of rows "
-                                         r"\(at least 1\), got shapes \(4, 1\) and \(3,\)"):
-        accuracy(p, [1, 0, 1])
-
-
-def test_evaluate_takes_the_threshold_from_the_loss():
-    model = Sequential(Linear.from_arrays([[1.0]], [0.0]))  # out = x
-    X = np.array([[-0.2], [0.2], [0.7]])
-    y = np.array([[0.0], [1.0], [1.0]])
-    # "bce_logits": threshold 0 -> 0, 1, 1: all right. "mse": threshold 0.5 -> 0, 0, 1: 2 of 3.
-    assert evaluate(model, "bce_logits", X, y)["accuracy"] == 1.0
-    assert evaluate(model, "mse", X, y)["accuracy"] == pytest.approx(2 / 3)
-    # loss of mse by hand: ((-0.2)^2 + (0.2 - 1)^2 + (0.7 - 1)^2) / 3 = (0.04 + 0.64 + 0.09) / 3
-    assert evaluate(model, "mse", X, y)["loss"] == pytest.approx(0.77 / 3, rel=1e-12)
-    with_sigmoid = Sequential(Linear.from_arrays([[1.0]], [0.0]), Sigmoid())
-    # a callable loss: the Sigmoid at the end means probabilities, threshold 0.5 (sigma(0.2) > 0.5, sigma(-0.2) < 0.5)
-    assert evaluate(with_sigmoid, lambda p, t: mse_loss(p, t), X, y)["accuracy"] == 1.0
-    x, t = make_noisy_sine(10, rng=0)
-    assert math.isnan(evaluate(model, "mse", x, t)["accuracy"])
-
-
-def test_predict_uses_eval_mode_and_chunks(monkeypatch):
-    model = Sequential(Linear(3, 8, rng=0), Dropout(0.5, rng=0), Linear(8, 2, rng=1))
-    X = np.random.default_rng(0).normal(size=(10, 3))
-    out = predict(model, X)
-    assert model.training  # restored
-    np.testing.assert_array_equal(out, predict(model, X))  # no dropout in eval mode
-    model.eval()
-    np.testing.assert_array_equal(out, model.forward(X))
-    model.train()
-    monkeypatch.setattr(training, "EVAL_CHUNK", 3)
-    np.testing.assert_allclose(predict(model, X), out, rtol=0, atol=1e-15)
-    with pytest.raises(TypeError, match=r"predict expected model to be a bptutor Module"):
-        predict(lambda X: X, X)
 
 
 # --- fit: end to end --------------------------------------------------------------------------------------
@@ -487,28 +354,3 @@ def test_history_defaults_are_independent():
     a, b = History(), History()
     a.train_loss.append(1.0)
     assert b.train_loss == [] and b.stopped_reason == ""
-
-
-# --- confusion_matrix ---------------------------------------------------------------------------------------
-
-def test_confusion_matrix_worked_by_hand():
-    y_true = [0, 0, 1, 2, 2, 2]
-    y_pred = [0, 1, 1, 2, 0, 2]
-    M = training.confusion_matrix(y_true, y_pred, n_classes=4)
-    # pairs (true, pred): (0,0) (0,1) (1,1) (2,2) (2,0) (2,2)
-    # row 0: one 0, one 1; row 1: one 1; row 2: one 0, two 2s; class 3 absent: a zero row and column
-    np.testing.assert_array_equal(M, [[1, 1, 0, 0],
-                                      [0, 1, 0, 0],
-                                      [1, 0, 2, 0],
-                                      [0, 0, 0, 0]])
-    assert M.dtype == np.int64
-    assert M.sum(axis=1).tolist() == [2, 1, 3, 0]  # row sums: the class sizes
-    # the diagonal is the correct answers: 1 + 1 + 2 = 4 of 6, the accuracy of one-hot "logits"
-    assert np.trace(M) / M.sum() == accuracy(np.eye(4)[y_pred], y_true) == 4 / 6
-    # repeated pairs are all counted (M[y_true, y_pred] += 1 would count (2, 2) once)
-    np.testing.assert_array_equal(training.confusion_matrix([1, 1, 1], [0, 0, 0], 2), [[0, 0], [3, 0]])
-    with pytest.raises(ValueError, match=r"confusion_matrix expected y_pred in the range 0 to 2, "
-                                         r"got values from 0 to 3"):
-        training.confusion_matrix([0, 1], [0, 3], n_classes=3)
-    with pytest.raises(ValueError, match=r"confusion_matrix expected y_pred of shape \(2,\), got \(3,\)"):
-        training.confusion_matrix([0, 1], [0, 1, 1], n_classes=3)
