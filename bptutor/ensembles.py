@@ -326,7 +326,8 @@ class EnsembleHistory:
     """What :func:`train_ensemble` recorded.
 
     Attributes:
-        loss: (epochs, S), each network's loss measured before each update
+        loss: (epochs, S), each network's loss measured before each update (fewer rows
+            if training stopped with ``until_all_solved``)
             (the same convention as ``History.train_loss`` of ``fit``).
         final_loss: (S,), the loss after the last update.
         solved_at: (S,) int, the number of updates (sweeps) after which the
@@ -347,8 +348,8 @@ class EnsembleHistory:
 
 
 def train_ensemble(ensemble: Ensemble, X, Y, *, epochs: int, lr: float, momentum: float = 0.0,
-                   reduction: str | None = None, tol: float = 0.5,
-                   loss: str = "squared_error") -> EnsembleHistory:
+                   reduction: str | None = None, tol: float = 0.5, loss: str = "squared_error",
+                   until_all_solved: bool = False) -> EnsembleHistory:
     r"""Full-batch gradient descent with heavy-ball momentum on every network of ``ensemble`` at once.
 
     Each epoch (a *sweep* through all N patterns in the 1986 paper's words):
@@ -383,6 +384,9 @@ def train_ensemble(ensemble: Ensemble, X, Y, *, epochs: int, lr: float, momentum
             of 0.5". In (0, 1]. The criterion looks at the outputs only, so it
             is the same whichever loss is trained.
         loss: ``"squared_error"`` or ``"bce"`` (sigmoid output only), as :meth:`Ensemble.loss`.
+        until_all_solved: stop before the first update at which every network has met the
+            criterion (an experiment that counts stuck runs learns nothing from later sweeps);
+            ``history.loss`` then has one row per update made. Otherwise run all ``epochs``.
 
     Returns:
         an :class:`EnsembleHistory` whose losses are of the kind trained.
@@ -397,16 +401,22 @@ def train_ensemble(ensemble: Ensemble, X, Y, *, epochs: int, lr: float, momentum
     momentum = check_float("momentum", momentum, minimum=0.0, maximum=1.0, strict_max=True, who=who)
     loss, reduction = _loss_choice(loss, reduction, ensemble.output, who)
     tol = check_float("tol", tol, minimum=0.0, maximum=1.0, strict_min=True, who=who)
+    if not isinstance(until_all_solved, (bool, np.bool_)):
+        raise TypeError(f"{who} expected until_all_solved to be True or False, got {describe(until_all_solved)}")
 
     params = {"W1": ensemble.W1, "b1": ensemble.b1, "W2": ensemble.W2, "b2": ensemble.b2}
     velocity = {k: np.zeros_like(p) for k, p in params.items()}
     S = len(ensemble)
     losses = np.empty((epochs, S))
     solved_at = np.full(S, -1, dtype=np.int64)
+    done = epochs
     for t in range(epochs):
         value, grads, out = ensemble._gradients(X, Y, loss, reduction)
-        losses[t] = value
         _mark_solved(solved_at, out, Y, tol, t)
+        if until_all_solved and np.all(solved_at >= 0):
+            done = t
+            break
+        losses[t] = value
         for k, p in params.items():
             # The order of Momentum.step, so the numbers agree with fit to the last bits.
             v = velocity[k]
@@ -415,8 +425,8 @@ def train_ensemble(ensemble: Ensemble, X, Y, *, epochs: int, lr: float, momentum
             p += v
     _, Z2, out = ensemble._forward(X)
     final_loss = _loss_and_dout(Z2, out, Y, loss, reduction)[0]
-    _mark_solved(solved_at, out, Y, tol, epochs)
-    return EnsembleHistory(loss=losses, final_loss=final_loss, solved_at=solved_at, tol=tol)
+    _mark_solved(solved_at, out, Y, tol, done)
+    return EnsembleHistory(loss=losses[:done], final_loss=final_loss, solved_at=solved_at, tol=tol)
 
 
 def _mark_solved(solved_at: np.ndarray, out: np.ndarray, Y: np.ndarray, tol: float, t: int) -> None:

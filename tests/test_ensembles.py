@@ -347,3 +347,39 @@ def test_bad_loss_arguments_change_nothing():
             call()
     for k in NAMES:
         np.testing.assert_array_equal(getattr(e, k), before[k])
+
+
+# --- stopping once every network is solved ------------------------------------------------------------------
+@pytest.mark.parametrize("loss", ["squared_error", "bce"])
+def test_until_all_solved_stops_at_the_last_solve_and_changes_no_count(loss):
+    X, y = make_xor()
+    Y = binary_targets(y)
+    start = Ensemble.uniform(12, (2, 4, 1), 1.0, rng=4)
+    full_nets, early_nets = start.copy(), start.copy()
+    full = train_ensemble(full_nets, X, Y, epochs=3000, lr=0.5, tol=0.4, loss=loss)
+    early = train_ensemble(early_nets, X, Y, epochs=3000, lr=0.5, tol=0.4, loss=loss, until_all_solved=True)
+    last = int(full.solved_at.max())
+    assert full.solved.all() and 0 < last < 3000          # the case is informative: all solve, not at once
+    np.testing.assert_array_equal(early.solved_at, full.solved_at)
+    assert early.loss.shape == (last, 12)                  # one row per update made
+    np.testing.assert_array_equal(early.loss, full.loss[:last])
+    np.testing.assert_array_equal(early.final_loss, full.loss[last])   # the state after `last` updates
+
+
+def test_until_all_solved_runs_every_epoch_while_one_network_is_stuck():
+    X, y = make_xor()
+    Y = binary_targets(y)
+    start = Ensemble.uniform(40, (2, 2, 1), 1.0, rng=0)
+    full = train_ensemble(start.copy(), X, Y, epochs=800, lr=0.5, tol=0.4)
+    early = train_ensemble(start.copy(), X, Y, epochs=800, lr=0.5, tol=0.4, until_all_solved=True)
+    assert not full.solved.all()
+    np.testing.assert_array_equal(early.loss, full.loss)
+    np.testing.assert_array_equal(early.final_loss, full.final_loss)
+
+
+def test_until_all_solved_must_be_a_bool():
+    e = Ensemble(**good())
+    before = e.W1.copy()
+    with pytest.raises(TypeError, match=r"train_ensemble expected until_all_solved to be True or False, got 'yes'"):
+        train_ensemble(e, np.zeros((5, 3)), np.zeros((5, 1)), epochs=1, lr=0.1, until_all_solved="yes")
+    np.testing.assert_array_equal(e.W1, before)
