@@ -383,3 +383,20 @@ def test_until_all_solved_must_be_a_bool():
     with pytest.raises(TypeError, match=r"train_ensemble expected until_all_solved to be True or False, got 'yes'"):
         train_ensemble(e, np.zeros((5, 3)), np.zeros((5, 1)), epochs=1, lr=0.1, until_all_solved="yes")
     np.testing.assert_array_equal(e.W1, before)
+
+
+def test_bce_gradients_match_pytorch():
+    torch = pytest.importorskip("torch")
+    g = np.random.default_rng(9)
+    X, Y = g.normal(size=(6, 3)), g.integers(0, 2, size=(6, 2)).astype(float)
+    e = Ensemble.uniform(2, (3, 4, 2), 2.0, rng=10, hidden="tanh")
+    losses, grads = e.gradients(X, Y, loss="bce")                       # "sum"
+    for s in range(len(e)):
+        params = {k: torch.tensor(getattr(e, k)[s], requires_grad=True) for k in NAMES}
+        A1 = torch.tanh(torch.from_numpy(X) @ params["W1"] + params["b1"])
+        Z2 = A1 @ params["W2"] + params["b2"]
+        value = torch.nn.functional.binary_cross_entropy_with_logits(Z2, torch.from_numpy(Y), reduction="sum")
+        value.backward()
+        np.testing.assert_allclose(losses[s], value.item(), rtol=1e-12)
+        for k in NAMES:
+            np.testing.assert_allclose(grads[k][s], params[k].grad.numpy(), rtol=1e-10, atol=1e-14)
