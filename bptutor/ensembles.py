@@ -16,10 +16,12 @@ matrix products (``X @ W1`` broadcasts the shared inputs ``X`` (N, D) against
 tests check that training the stack equals S separate ``fit`` runs with
 :class:`bptutor.optim.Momentum` to 1e-12.
 
-Only full-batch gradient descent (with optional heavy-ball momentum) on the
-squared error is provided: it is what the experiments of notebooks 09 and 10
-use, and the 1986 rule of Rumelhart, Hinton & Williams,
+Only full-batch gradient descent (with optional heavy-ball momentum) is
+provided: it is what the experiments of notebooks 09 and 10 use, and the 1986
+rule of Rumelhart, Hinton & Williams,
 :math:`\Delta w(t) = -\varepsilon\,\partial E/\partial w + \alpha\,\Delta w(t-1)`.
+The loss is the squared error (the paper's) or, for a sigmoid output, the
+binary cross-entropy (:data:`ENSEMBLE_LOSSES`).
 """
 from __future__ import annotations
 
@@ -30,7 +32,6 @@ import numpy as np
 from ._checks import as_array, check_choice, check_finite, check_float, check_int, check_rng, describe
 from .activations import Identity, Sigmoid, Tanh
 from .layers import Linear, Sequential
-from .losses import MSE_REDUCTIONS
 
 
 def _sigmoid(Z: np.ndarray) -> np.ndarray:
@@ -51,6 +52,31 @@ ENSEMBLE_ACTIVATIONS = {
     "tanh": (np.tanh, lambda A: 1.0 - A * A, Tanh),
     "identity": (lambda Z: Z, None, Identity),
 }
+
+
+#: loss name -> the reductions it accepts, its default first. ``"squared_error"`` is
+#: :func:`bptutor.losses.mse_loss` network by network; ``"bce"`` is the binary
+#: cross-entropy of a sigmoid output, computed from the logits as
+#: :func:`bptutor.losses.bce_with_logits_loss` ("mean" divides by N·O as it does).
+ENSEMBLE_LOSSES = {"squared_error": ("half_sum", "sum", "mean"), "bce": ("sum", "mean")}
+
+
+def _loss_choice(loss, reduction, output: str, who: str) -> tuple[str, str]:
+    """Validate ``loss`` and ``reduction`` (None: the loss's default) for an ensemble whose output is ``output``."""
+    if not isinstance(loss, str):
+        raise TypeError(f"{who} expected loss to be one of {sorted(ENSEMBLE_LOSSES)}, got {describe(loss)}")
+    loss = check_choice("loss", loss, ENSEMBLE_LOSSES, who=who)
+    allowed = ENSEMBLE_LOSSES[loss]
+    if reduction is None:
+        reduction = allowed[0]
+    if not isinstance(reduction, str) or reduction not in allowed:
+        raise ValueError(f"{who} expected reduction to be one of {list(allowed)} for loss={loss!r}, "
+                         f"got {reduction!r}")
+    if loss == "bce" and output != "sigmoid":
+        # The fused gradient p - y below is the derivative through a sigmoid output only.
+        raise ValueError(f"{who} expected an ensemble with output='sigmoid' for loss='bce' "
+                         f"(the cross-entropy of a probability), got output={output!r}")
+    return loss, reduction
 
 
 def _activation(name, arg: str, who: str) -> str:
@@ -188,57 +214,78 @@ class Ensemble:
         check_finite("Y", Y, who=who)
         return Y
 
-    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         f, g = ENSEMBLE_ACTIVATIONS[self.hidden][0], ENSEMBLE_ACTIVATIONS[self.output][0]
         A1 = f(X @ self.W1 + self.b1[:, None, :])      # (N, D) @ (S, D, H) -> (S, N, H)
-        out = g(A1 @ self.W2 + self.b2[:, None, :])    # (S, N, H) @ (S, H, O) -> (S, N, O)
-        return A1, out
+        Z2 = A1 @ self.W2 + self.b2[:, None, :]        # (S, N, H) @ (S, H, O) -> (S, N, O)
+        return A1, Z2, g(Z2)
 
     def forward(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Hidden activations (S, N, H) and outputs (S, N, O) of every network on ``X`` (N, D)."""
-        return self._forward(self._inputs(X, "Ensemble.forward"))
+        A1, _, out = self._forward(self._inputs(X, "Ensemble.forward"))
+        return A1, out
 
-    def loss(self, X, Y, reduction: str = "half_sum") -> np.ndarray:
-        r"""Each network's squared error on ``(X, Y)``, shape (S,).
+    def loss(self, X, Y, reduction: str | None = None, *, loss: str = "squared_error") -> np.ndarray:
+        r"""Each network's loss on ``(X, Y)``, shape (S,).
 
-        .. math:: E_s = \tfrac12 \sum_{n,k} (\text{out}_{snk} - Y_{nk})^2 \quad (\text{"half\_sum"})
+        The squared error (``loss="squared_error"``),
+
+        .. math:: E_s = \tfrac12 \sum_{n,k} (\text{out}_{snk} - Y_{nk})^2 \quad (\text{"half\_sum"}, \text{the default})
 
         or ``"sum"`` (no 1/2) or ``"mean"`` (divided by N·O), as
-        :func:`bptutor.losses.mse_loss`.
+        :func:`bptutor.losses.mse_loss`; or the binary cross-entropy
+        (``loss="bce"``, sigmoid output only) of the logits :math:`Z_2`,
+
+        .. math:: E_s = \sum_{n,k} \big[\max(z, 0) - z\,Y_{nk} + \log(1 + e^{-|z|})\big]_{z = Z_{2,snk}}
+                  \quad (\text{"sum"}, \text{the default}),
+
+        which equals :math:`-\sum [Y\log\text{out} + (1 - Y)\log(1 - \text{out})]` and stays
+        finite when an output rounds to 0 or 1; ``"mean"`` divides by N·O.
         """
         who = "Ensemble.loss"
-        check_choice("reduction", reduction, MSE_REDUCTIONS, who=who)
+        loss, reduction = _loss_choice(loss, reduction, self.output, who)
         X = self._inputs(X, who)
         Y = self._targets(Y, X.shape[0], who)
-        return _loss_and_dout(self._forward(X)[1] - Y, reduction)[0]
+        _, Z2, out = self._forward(X)
+        return _loss_and_dout(Z2, out, Y, loss, reduction)[0]
 
-    def gradients(self, X, Y, reduction: str = "half_sum") -> tuple[np.ndarray, dict]:
+    def gradients(self, X, Y, reduction: str | None = None, *,
+                  loss: str = "squared_error") -> tuple[np.ndarray, dict]:
         r"""Losses (S,) and the gradient of each network's loss with respect to its own weights.
 
         Backpropagation, batched over the leading axis (``dZ`` is ∂E/∂(pre-activation)):
 
         .. math::
-            dZ_2 = \frac{\partial E}{\partial \text{out}} \odot g'(Z_2),\quad
+            dZ_2 = \frac{\partial E}{\partial \text{out}} \odot g'(Z_2)
+                 \;\big(= \text{out} - Y \text{ for "bce" with "sum"}\big),\quad
             dW_2 = A_1^\top dZ_2,\quad
             dZ_1 = (dZ_2 W_2^\top) \odot f'(Z_1),\quad
             dW_1 = X^\top dZ_1,
 
-        and each bias gradient sums its ``dZ`` over the N rows.
+        and each bias gradient sums its ``dZ`` over the N rows. For the cross-entropy
+        the output's :math:`g'` cancels against :math:`\partial E/\partial\text{out}
+        = (\text{out} - Y)/(\text{out}(1 - \text{out}))`, so ``dZ2`` is computed as
+        ``out - Y`` directly (divided by N·O for ``"mean"``).
+
+        Args:
+            X: inputs (N, D); Y: targets (N, O); reduction and loss as in :meth:`loss`.
 
         Returns:
             ``(loss (S,), {"W1": (S, D, H), "b1": (S, H), "W2": (S, H, O), "b2": (S, O)})``.
         """
         who = "Ensemble.gradients"
-        check_choice("reduction", reduction, MSE_REDUCTIONS, who=who)
+        loss, reduction = _loss_choice(loss, reduction, self.output, who)
         X = self._inputs(X, who)
         Y = self._targets(Y, X.shape[0], who)
-        return self._gradients(X, Y, reduction)[:2]
+        return self._gradients(X, Y, loss, reduction)[:2]
 
-    def _gradients(self, X: np.ndarray, Y: np.ndarray, reduction: str):
-        A1, out = self._forward(X)
-        loss, dout = _loss_and_dout(out - Y, reduction)
-        g_prime, f_prime = ENSEMBLE_ACTIVATIONS[self.output][1], ENSEMBLE_ACTIVATIONS[self.hidden][1]
-        dZ2 = dout if g_prime is None else dout * g_prime(out)        # (S, N, O)
+    def _gradients(self, X: np.ndarray, Y: np.ndarray, loss_name: str, reduction: str):
+        A1, Z2, out = self._forward(X)
+        loss, dZ2 = _loss_and_dout(Z2, out, Y, loss_name, reduction)
+        if loss_name == "squared_error":
+            g_prime = ENSEMBLE_ACTIVATIONS[self.output][1]
+            dZ2 = dZ2 if g_prime is None else dZ2 * g_prime(out)      # (S, N, O)
+        f_prime = ENSEMBLE_ACTIVATIONS[self.hidden][1]
         dA1 = dZ2 @ self.W2.transpose(0, 2, 1)                         # (S, N, O) @ (S, O, H) -> (S, N, H)
         dZ1 = dA1 if f_prime is None else dA1 * f_prime(A1)            # (S, N, H)
         ones = np.ones(X.shape[0])  # summing over N as a product is much faster than .sum(axis=1)
@@ -255,9 +302,16 @@ def _check_columns(X: np.ndarray, D: int, who: str) -> None:
         raise ValueError(f"{who} expected X of shape (N, {D}), got {X.shape}")
 
 
-def _loss_and_dout(d: np.ndarray, reduction: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-network loss (S,) and ∂loss/∂out (S, N, O) from the residuals ``d = out - Y``;
-    the same arithmetic as :func:`bptutor.losses.mse_loss`, network by network."""
+def _loss_and_dout(Z2: np.ndarray, out: np.ndarray, Y: np.ndarray, loss: str,
+                   reduction: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-network loss (S,) and, for the squared error, ∂loss/∂out (S, N, O), the same arithmetic as
+    :func:`bptutor.losses.mse_loss` network by network; for "bce", ∂loss/∂Z2 (the sigmoid folded in),
+    the arithmetic of :func:`bptutor.losses.bce_with_logits_loss`."""
+    d = out - Y                                                       # (S, N, O)
+    if loss == "bce":
+        per_entry = np.maximum(Z2, 0.0) - Z2 * Y + np.log1p(np.exp(-np.abs(Z2)))
+        M = 1.0 if reduction == "sum" else d.shape[1] * d.shape[2]
+        return np.sum(per_entry, axis=(1, 2)) / M, d / M
     sq = np.sum(d * d, axis=(1, 2))
     if reduction == "half_sum":
         return 0.5 * sq, d
@@ -272,7 +326,8 @@ class EnsembleHistory:
     """What :func:`train_ensemble` recorded.
 
     Attributes:
-        loss: (epochs, S), each network's loss measured before each update
+        loss: (epochs, S), each network's loss measured before each update (fewer rows
+            if training stopped with ``until_all_solved``)
             (the same convention as ``History.train_loss`` of ``fit``).
         final_loss: (S,), the loss after the last update.
         solved_at: (S,) int, the number of updates (sweeps) after which the
@@ -293,7 +348,8 @@ class EnsembleHistory:
 
 
 def train_ensemble(ensemble: Ensemble, X, Y, *, epochs: int, lr: float, momentum: float = 0.0,
-                   reduction: str = "half_sum", tol: float = 0.5) -> EnsembleHistory:
+                   reduction: str | None = None, tol: float = 0.5, loss: str = "squared_error",
+                   until_all_solved: bool = False) -> EnsembleHistory:
     r"""Full-batch gradient descent with heavy-ball momentum on every network of ``ensemble`` at once.
 
     Each epoch (a *sweep* through all N patterns in the 1986 paper's words):
@@ -320,14 +376,20 @@ def train_ensemble(ensemble: Ensemble, X, Y, *, epochs: int, lr: float, momentum
         epochs: number of updates, >= 1.
         lr: :math:`\eta > 0`.
         momentum: :math:`\mu \in [0, 1)`.
-        reduction: ``"half_sum"`` (:math:`E = \tfrac12\sum(\text{out} - Y)^2`, the
-            paper's), ``"sum"`` or ``"mean"``.
+        reduction: for the squared error ``"half_sum"`` (:math:`E = \tfrac12\sum(\text{out} - Y)^2`,
+            the paper's, the default), ``"sum"`` or ``"mean"``; for ``"bce"`` ``"sum"`` (the
+            default) or ``"mean"``.
         tol: a network counts as solved when every output is strictly within
             ``tol`` of its target; 0.5 with 0/1 targets means "on the right side
-            of 0.5". In (0, 1].
+            of 0.5". In (0, 1]. The criterion looks at the outputs only, so it
+            is the same whichever loss is trained.
+        loss: ``"squared_error"`` or ``"bce"`` (sigmoid output only), as :meth:`Ensemble.loss`.
+        until_all_solved: stop before the first update at which every network has met the
+            criterion (an experiment that counts stuck runs learns nothing from later sweeps);
+            ``history.loss`` then has one row per update made. Otherwise run all ``epochs``.
 
     Returns:
-        an :class:`EnsembleHistory`.
+        an :class:`EnsembleHistory` whose losses are of the kind trained.
     """
     who = "train_ensemble"
     if not isinstance(ensemble, Ensemble):
@@ -337,28 +399,34 @@ def train_ensemble(ensemble: Ensemble, X, Y, *, epochs: int, lr: float, momentum
     epochs = check_int("epochs", epochs, minimum=1, who=who)
     lr = check_float("lr", lr, minimum=0.0, strict_min=True, who=who)
     momentum = check_float("momentum", momentum, minimum=0.0, maximum=1.0, strict_max=True, who=who)
-    check_choice("reduction", reduction, MSE_REDUCTIONS, who=who)
+    loss, reduction = _loss_choice(loss, reduction, ensemble.output, who)
     tol = check_float("tol", tol, minimum=0.0, maximum=1.0, strict_min=True, who=who)
+    if not isinstance(until_all_solved, (bool, np.bool_)):
+        raise TypeError(f"{who} expected until_all_solved to be True or False, got {describe(until_all_solved)}")
 
     params = {"W1": ensemble.W1, "b1": ensemble.b1, "W2": ensemble.W2, "b2": ensemble.b2}
     velocity = {k: np.zeros_like(p) for k, p in params.items()}
     S = len(ensemble)
     losses = np.empty((epochs, S))
     solved_at = np.full(S, -1, dtype=np.int64)
+    done = epochs
     for t in range(epochs):
-        loss, grads, out = ensemble._gradients(X, Y, reduction)
-        losses[t] = loss
+        value, grads, out = ensemble._gradients(X, Y, loss, reduction)
         _mark_solved(solved_at, out, Y, tol, t)
+        if until_all_solved and np.all(solved_at >= 0):
+            done = t
+            break
+        losses[t] = value
         for k, p in params.items():
             # The order of Momentum.step, so the numbers agree with fit to the last bits.
             v = velocity[k]
             v *= momentum
             v -= lr * grads[k]
             p += v
-    A1, out = ensemble._forward(X)
-    final_loss = _loss_and_dout(out - Y, reduction)[0]
-    _mark_solved(solved_at, out, Y, tol, epochs)
-    return EnsembleHistory(loss=losses, final_loss=final_loss, solved_at=solved_at, tol=tol)
+    _, Z2, out = ensemble._forward(X)
+    final_loss = _loss_and_dout(Z2, out, Y, loss, reduction)[0]
+    _mark_solved(solved_at, out, Y, tol, done)
+    return EnsembleHistory(loss=losses[:done], final_loss=final_loss, solved_at=solved_at, tol=tol)
 
 
 def _mark_solved(solved_at: np.ndarray, out: np.ndarray, Y: np.ndarray, tol: float, t: int) -> None:

@@ -167,3 +167,74 @@ def test_attribute_access_is_explained():
     assert not result.passed and "only serves rows" in result.message, str(result)
 
 
+
+
+# --- choosing on validation, testing once ---------------------------------------------------------------
+def search_then_test(configs, val_loss, test_accuracy, mode="ok"):
+    if mode == "by_test":
+        best = max(configs, key=test_accuracy)
+        return best, test_accuracy(best)
+    if mode == "test_all":                     # tests every configuration "to be informed", chooses on validation
+        tests = [test_accuracy(c) for c in configs]
+        i = int(np.argmin([val_loss(c) for c in configs]))
+        return configs[i], tests[i]
+    if mode == "sorted_in_place":
+        configs.sort(key=val_loss)
+        return configs[0], test_accuracy(configs[0])
+    scores = [val_loss(c) for c in (configs[:-1] if mode == "skip_last" else configs)]
+    if mode == "max":
+        i = int(np.argmax(scores))
+    elif mode == "last_tie":
+        i = 0
+        for j, v in enumerate(scores):
+            if v <= scores[i]:
+                i = j
+    else:
+        i = int(np.argmin(scores))
+    if mode == "no_test":
+        return configs[i], scores[i]
+    if mode == "val_as_test":
+        test_accuracy(configs[i])
+        return configs[i], scores[i]
+    if mode == "tested_other":
+        return configs[i], test_accuracy(configs[(i + 1) % len(configs)])
+    return configs[i], test_accuracy(configs[i])
+
+
+def search_with_a_loop(configs, val_loss, test_accuracy):
+    """Another right answer: a loop keeping the best so far, a strict < for ties, numpy float scores."""
+    best, best_loss = None, np.inf
+    for config in configs:
+        loss = np.float32(val_loss(config))
+        if loss < best_loss:
+            best, best_loss = config, loss
+    return best, np.float64(test_accuracy(best))
+
+
+def search_with_min(configs, val_loss, test_accuracy):
+    best = min(configs, key=val_loss)
+    return best, test_accuracy(best)
+
+
+SEARCH_CATALOGUE = [(ex.check_search_then_test, search_then_test, [
+    ({"mode": "by_test"}, "chosen by test accuracy"), ({"mode": "test_all"}, "evaluated for several"),
+    ({"mode": "no_test"}, "never evaluated"), ({"mode": "skip_last"}, "not every configuration was scored"),
+    ({"mode": "max"}, "highest validation loss"), ({"mode": "last_tie"}, "tie went to the later"),
+    ({"mode": "val_as_test"}, "validation loss was returned as the test score"),
+    ({"mode": "tested_other"}, "another configuration than the one returned"),
+    ({"mode": "sorted_in_place"}, "list of configurations was changed")])]
+
+test_search_right_answer_passes, test_search_mistakes_are_named = catalogue_tests(SEARCH_CATALOGUE)
+
+
+@pytest.mark.parametrize("solution", [search_with_a_loop, search_with_min])
+def test_search_accepts_other_right_answers(solution):
+    result = ex.check_search_then_test(solution)
+    assert result.passed, str(result)
+
+
+def test_search_not_written_yet_is_explained():
+    def unwritten(configs, val_loss, test_accuracy):
+        raise NotImplementedError("Exercise: search_then_test")
+    result = ex.check_search_then_test(unwritten)
+    assert not result.passed and "not written yet" in result.diagnosis, str(result)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from bptutor.datasets import binary_targets, make_xor, symmetry_patterns
 from bptutor.ensembles import Ensemble, EnsembleHistory, train_ensemble
 from bptutor.gradcheck import numerical_gradient, rel_error
-from bptutor.losses import mse_loss
+from bptutor.losses import bce_loss, mse_loss
 from bptutor.optim import SGD, Momentum
 from bptutor.training import fit
 
@@ -239,3 +239,164 @@ def test_bad_data_and_training_arguments():
     for call, error, match in cases:
         with pytest.raises(error, match=match):
             call()
+
+
+# --- binary cross-entropy ---------------------------------------------------------------------------------
+def test_bce_loss_and_gradients_by_hand():
+    # The network of the first test: hidden 0.5, output sigma(0) = 0.5, target 1.
+    e = one_net([[0.0]], [0.0], [[2.0]], [-1.0])
+    X, Y = np.array([[2.0]]), np.array([[1.0]])
+    loss, g = e.gradients(X, Y, loss="bce")
+    # E = -log 0.5 = ln 2
+    np.testing.assert_allclose(loss, [np.log(2.0)], rtol=1e-15)
+    # dZ2 = out - y = -0.5 (no sigma'(Z2) = 0.25 factor, unlike the squared error's -0.125)
+    # dW2 = A1 * dZ2 = -0.25;  db2 = -0.5;  dA1 = dZ2 * W2 = -1;  dZ1 = -1 * 0.5 * 0.5 = -0.25
+    # dW1 = x * dZ1 = -0.5;  db1 = -0.25
+    expected = {"W1": [[[-0.5]]], "b1": [[-0.25]], "W2": [[[-0.25]]], "b2": [[-0.5]]}
+    for k in NAMES:
+        np.testing.assert_allclose(g[k], expected[k], atol=1e-16)
+    # one entry: "mean" (divided by N*O = 1) equals "sum"
+    np.testing.assert_allclose(e.loss(X, Y, "mean", loss="bce"), [np.log(2.0)], rtol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_bce_gradients_equal_the_layers_backward(reduction):
+    # Network s through bptutor's Sequential (Linear, Sigmoid, Linear, Sigmoid) and bce_loss on the
+    # probabilities: its backward pass multiplies (p - y)/(p(1-p)) by the sigmoid's slope.
+    g = np.random.default_rng(2)
+    X, Y = g.normal(size=(3, 2)), g.integers(0, 2, size=(3, 2)).astype(float)   # N*O = 6 entries
+    e = Ensemble.uniform(4, (2, 5, 2), 1.5, rng=8)
+    losses, grads = e.gradients(X, Y, reduction, loss="bce")
+    for s in range(len(e)):
+        model = e.network(s)
+        value, dout = bce_loss(model.forward(X), Y)           # mean over the 6 entries
+        model.zero_grad()
+        model.backward(dout)
+        to_sum = 6.0 if reduction == "sum" else 1.0
+        np.testing.assert_allclose(losses[s], value * to_sum, rtol=1e-12)
+        for k, p in zip(NAMES, model.parameters()):
+            np.testing.assert_allclose(grads[k][s], p.grad * to_sum, rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_bce_gradients_match_finite_differences(reduction):
+    g = np.random.default_rng(4)
+    X, Y = g.normal(size=(5, 3)), g.uniform(size=(5, 2))
+    e = Ensemble.uniform(3, (3, 4, 2), 1.0, rng=6, hidden="tanh")
+    _, grads = e.gradients(X, Y, reduction, loss="bce")
+    for k in NAMES:
+        numeric = numerical_gradient(lambda _: float(np.sum(e.loss(X, Y, reduction, loss="bce"))),
+                                     getattr(e, k), h=1e-5)
+        # an entry near 6e-4 carries finite-difference noise of ~1e-10, hence 1e-6 rather than 1e-7
+        assert rel_error(grads[k], numeric) < 1e-6, k
+
+
+def test_bce_training_equals_separate_fit_runs():
+    X, y = make_xor()
+    Y = binary_targets(y)
+    ens = Ensemble.uniform(3, (2, 3, 1), 1.0, rng=12)
+    models = [ens.network(s) for s in range(3)]
+    hist = train_ensemble(ens, X, Y, epochs=300, lr=0.5, momentum=0.5, loss="bce", reduction="mean")
+    for s, model in enumerate(models):
+        h = fit(model, "bce", Momentum(model.parameters(), lr=0.5, momentum=0.5), X, Y, epochs=300, progress=False)
+        np.testing.assert_allclose(hist.loss[:, s], h.train_loss, rtol=1e-10)
+        for k, p in zip(NAMES, model.parameters()):
+            np.testing.assert_allclose(getattr(ens, k)[s], p.data, rtol=1e-10, atol=1e-12)
+    # the loss fell: cross-entropy training did something
+    assert np.all(hist.final_loss < hist.loss[0])
+
+
+def test_bce_is_finite_at_saturated_outputs():
+    # logit z = +-800: sigma(z) rounds to 1 or 0 exactly, yet the loss is |z| for the wrong target, 0 for the right
+    e = one_net([[0.0]], [0.0], [[0.0]], [800.0])
+    X = np.array([[1.0], [2.0]])
+    np.testing.assert_allclose(e.loss(X, np.array([[0.0], [1.0]]), loss="bce"), [800.0], rtol=1e-15)
+    loss, g = e.gradients(X, np.array([[1.0], [1.0]]), loss="bce")
+    assert loss[0] == 0.0 and all(np.all(np.isfinite(v)) for v in g.values())
+
+
+def test_bce_and_squared_error_share_the_solved_criterion():
+    X, y = make_xor()
+    Y = binary_targets(y)
+    start = Ensemble.uniform(20, (2, 2, 1), 1.0, rng=3)
+    for loss in ("squared_error", "bce"):
+        nets = start.copy()
+        h = train_ensemble(nets, X, Y, epochs=400, lr=0.5, tol=0.4, loss=loss)
+        met = np.all(np.abs(nets.forward(X)[1] - Y) < 0.4, axis=(1, 2))
+        # a network met now must have been recorded as solved at some sweep <= 400
+        assert np.all(h.solved[met]) and np.all(h.solved_at[met] <= 400)
+
+
+def test_bad_loss_arguments_change_nothing():
+    e = Ensemble(**good())
+    X, Y = np.zeros((5, 3)), np.zeros((5, 1))
+    before = {k: getattr(e, k).copy() for k in NAMES}
+    cases = [
+        (lambda: e.loss(X, Y, loss="hinge"), ValueError, r"Ensemble.loss expected loss to be one of"),
+        (lambda: e.loss(X, Y, loss=None), TypeError, r"expected loss to be one of \['bce', 'squared_error'\], got None"),
+        (lambda: e.gradients(X, Y, "half_sum", loss="bce"), ValueError,
+         r"expected reduction to be one of \['sum', 'mean'\] for loss='bce', got 'half_sum'"),
+        (lambda: train_ensemble(e, X, Y, epochs=1, lr=0.1, reduction="l1"), ValueError,
+         r"train_ensemble expected reduction to be one of \['half_sum', 'sum', 'mean'\]"),
+        (lambda: train_ensemble(Ensemble(**good(), output="identity"), X, Y, epochs=1, lr=0.1, loss="bce"),
+         ValueError, r"expected an ensemble with output='sigmoid' for loss='bce'.*got output='identity'"),
+        (lambda: train_ensemble(e, X, Y, epochs=1, lr=0.1, loss="bce", tol=2.0), ValueError, r"expected tol <= 1.0"),
+    ]
+    for call, error, match in cases:
+        with pytest.raises(error, match=match):
+            call()
+    for k in NAMES:
+        np.testing.assert_array_equal(getattr(e, k), before[k])
+
+
+# --- stopping once every network is solved ------------------------------------------------------------------
+@pytest.mark.parametrize("loss", ["squared_error", "bce"])
+def test_until_all_solved_stops_at_the_last_solve_and_changes_no_count(loss):
+    X, y = make_xor()
+    Y = binary_targets(y)
+    start = Ensemble.uniform(12, (2, 4, 1), 1.0, rng=4)
+    full_nets, early_nets = start.copy(), start.copy()
+    full = train_ensemble(full_nets, X, Y, epochs=3000, lr=0.5, tol=0.4, loss=loss)
+    early = train_ensemble(early_nets, X, Y, epochs=3000, lr=0.5, tol=0.4, loss=loss, until_all_solved=True)
+    last = int(full.solved_at.max())
+    assert full.solved.all() and 0 < last < 3000          # the case is informative: all solve, not at once
+    np.testing.assert_array_equal(early.solved_at, full.solved_at)
+    assert early.loss.shape == (last, 12)                  # one row per update made
+    np.testing.assert_array_equal(early.loss, full.loss[:last])
+    np.testing.assert_array_equal(early.final_loss, full.loss[last])   # the state after `last` updates
+
+
+def test_until_all_solved_runs_every_epoch_while_one_network_is_stuck():
+    X, y = make_xor()
+    Y = binary_targets(y)
+    start = Ensemble.uniform(40, (2, 2, 1), 1.0, rng=0)
+    full = train_ensemble(start.copy(), X, Y, epochs=800, lr=0.5, tol=0.4)
+    early = train_ensemble(start.copy(), X, Y, epochs=800, lr=0.5, tol=0.4, until_all_solved=True)
+    assert not full.solved.all()
+    np.testing.assert_array_equal(early.loss, full.loss)
+    np.testing.assert_array_equal(early.final_loss, full.final_loss)
+
+
+def test_until_all_solved_must_be_a_bool():
+    e = Ensemble(**good())
+    before = e.W1.copy()
+    with pytest.raises(TypeError, match=r"train_ensemble expected until_all_solved to be True or False, got 'yes'"):
+        train_ensemble(e, np.zeros((5, 3)), np.zeros((5, 1)), epochs=1, lr=0.1, until_all_solved="yes")
+    np.testing.assert_array_equal(e.W1, before)
+
+
+def test_bce_gradients_match_pytorch():
+    torch = pytest.importorskip("torch")
+    g = np.random.default_rng(9)
+    X, Y = g.normal(size=(6, 3)), g.integers(0, 2, size=(6, 2)).astype(float)
+    e = Ensemble.uniform(2, (3, 4, 2), 2.0, rng=10, hidden="tanh")
+    losses, grads = e.gradients(X, Y, loss="bce")                       # "sum"
+    for s in range(len(e)):
+        params = {k: torch.tensor(getattr(e, k)[s], requires_grad=True) for k in NAMES}
+        A1 = torch.tanh(torch.from_numpy(X) @ params["W1"] + params["b1"])
+        Z2 = A1 @ params["W2"] + params["b2"]
+        value = torch.nn.functional.binary_cross_entropy_with_logits(Z2, torch.from_numpy(Y), reduction="sum")
+        value.backward()
+        np.testing.assert_allclose(losses[s], value.item(), rtol=1e-12)
+        for k in NAMES:
+            np.testing.assert_allclose(grads[k][s], params[k].grad.numpy(), rtol=1e-10, atol=1e-14)

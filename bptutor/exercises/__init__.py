@@ -54,6 +54,7 @@ lists the mistakes it names):
 * 12 ``check_confusion_matrix``: ``confusion_matrix(y_true, y_pred, n_classes) -> M``
 * 12 ``check_input_gradient``: ``input_gradient(X, y, W1, b1, W2, b2) -> dX``
 * 12 ``check_streamed_mean_std``: ``streamed_mean_std(X, batch_size) -> (mean, std)``
+* 12 ``check_search_then_test``: ``search_then_test(configs, val_loss, test_accuracy) -> (best, test_score)``
 * 13 ``check_conv2d_backward``: ``conv2d_backward_loops(dout, X, W, stride, padding) -> (dX, dW, db)``
 * 13 ``check_max_pool_backward``: ``max_pool_backward(dout, X, kernel_size, stride) -> dX``
 * 14 ``check_rnn_step_backward``: ``rnn_step_backward(dh, x, h_prev, W_xh, W_hh, b) -> (dx, dh_prev, dW_xh, dW_hh, db)``
@@ -111,6 +112,7 @@ from .ch09_landscapes import check_batched_forward, check_logistic_hessian
 from .ch10_symmetry import check_pair_margin, check_symmetry_detector
 from .ch11_alternatives import check_central_differences, check_oja_step, check_spsa_estimate
 from .ch12_digits import check_confusion_matrix, check_input_gradient, check_streamed_mean_std
+from .ch12_digits import check_search_then_test
 from .ch13_convolution import check_conv2d_backward, check_max_pool_backward
 from .ch14_recurrent import check_rnn_backward, check_rnn_step_backward
 from .ch15_deep import check_batchnorm_backward, check_residual_backward
@@ -148,6 +150,7 @@ __all__ = [
     "check_central_differences", "check_spsa_estimate", "check_oja_step",
     # 12 capstone: digits
     "check_confusion_matrix", "check_input_gradient", "check_streamed_mean_std",
+    "check_search_then_test",
     # 13 convolutional networks
     "check_conv2d_backward", "check_max_pool_backward",
     # 14 recurrent networks

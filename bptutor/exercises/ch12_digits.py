@@ -3,6 +3,7 @@
 * ``check_confusion_matrix``: ``confusion_matrix(y_true, y_pred, n_classes) -> M``
 * ``check_input_gradient``: ``input_gradient(X, y, W1, b1, W2, b2) -> dX``
 * ``check_streamed_mean_std``: ``streamed_mean_std(X, batch_size) -> (mean, std)``
+* ``check_search_then_test``: ``search_then_test(configs, val_loss, test_accuracy) -> (best, test_score)``
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from .._checks import check_rng
 from ..layers import Linear, Sequential
 from ..losses import cross_entropy_loss
 from ..training import confusion_matrix
-from ._core import Case, CheckResult, Mistake, _Diagnosed, _fd, check_outputs
+from ._core import Case, CheckResult, Mistake, _Diagnosed, _exception_hint, _fd, _summary, check_outputs
 
 
 # --- confusion matrix -----------------------------------------------------------------------------------------
@@ -276,3 +277,119 @@ def check_streamed_mean_std(fn, rng=0) -> CheckResult:
     return check_outputs(fn, name="streamed_mean_std", reference=reference, cases=cases,
                          outputs=("mean", "std"), mistakes=mistakes, call=call,
                          source="np.mean and np.std of the whole array")
+
+
+# --- choosing on validation, testing once ---------------------------------------------------------------
+class _Recorder:
+    """A scoring function that looks up a configuration's score and records every configuration it is asked
+    about (by position in the list), as a learner's train-and-evaluate function would be called."""
+
+    def __init__(self, configs: list, scores):
+        self.configs, self.scores, self.asked = configs, [float(v) for v in scores], []
+
+    def __call__(self, config) -> float:
+        found = [i for i, c in enumerate(self.configs) if c is config] or \
+                [i for i, c in enumerate(self.configs) if c == config]
+        if found:
+            self.asked.append(found[0])
+            return self.scores[found[0]]
+        raise _Diagnosed(f"search_then_test asked about a configuration that is not in the list: {config!r}",
+                         "pass the dictionaries of configs themselves to val_loss and test_accuracy.")
+
+
+def _search_cases(g) -> list:
+    """(configs, validation losses, test accuracies, what is special): the best validation loss is never the
+    best test accuracy, so choosing by the test set shows."""
+    cases = []
+    for n, note in ((6, "6 configurations"), (9, "9 configurations"), (5, "5 configurations, two tied lowest")):
+        grid = [{"lr": lr, "hidden": h} for lr in (1e-3, 3e-3, 1e-2, 3e-2) for h in (16, 32, 64, 128)]
+        configs = [grid[k] for k in g.choice(len(grid), n, replace=False)]    # n different configurations
+        val = g.uniform(0.1, 0.4, n)
+        test = g.uniform(0.90, 0.98, n)
+        best = int(np.argmin(val))
+        if "tied" in note:
+            other = (best + 2) % n
+            val[other] = val[best]
+            best = min(best, other)
+        test[best] = test.min() - 0.01                    # the chosen one is not the test set's favourite
+        cases.append((configs, val, test, best, note))
+    return cases
+
+
+def check_search_then_test(fn, rng=0) -> CheckResult:
+    r"""Exercise (12): choose a configuration on the validation split, then evaluate it on the test set once.
+
+    .. math:: c^\star = \arg\min_{c} L_{\text{val}}(c), \qquad \text{report } \text{acc}_{\text{test}}(c^\star)
+
+    The learner writes ``search_then_test(configs, val_loss, test_accuracy) -> (best, test_score)``:
+    ``configs`` a list of dicts, ``val_loss(config)`` and ``test_accuracy(config)`` functions that
+    train a configuration and score it; ``best`` is the configuration with the lowest validation loss
+    (the first of them on a tie, as ``min`` and ``np.argmin`` choose) and ``test_score`` its test
+    accuracy. The check passes recording stand-ins for the two functions. Diagnosed: the test set
+    consulted for more than one configuration (chosen by test accuracy, or tested along the way),
+    never consulted, configurations left unscored on validation, the highest validation loss
+    chosen, a tie broken towards the later configuration, the validation loss returned as the test
+    score, the list of configurations changed in place.
+    """
+    g = check_rng(rng)
+    cases = _search_cases(g)
+    name = "search_then_test"
+
+    def fail(message, diagnosis=None):
+        return CheckResult(False, message, diagnosis, name)
+
+    for i, (configs, val, test, best, note) in enumerate(cases):
+        where = f"on input {i + 1} of {len(cases)} ({note})"
+        given = [dict(c) for c in configs]
+        val_fn, test_fn = _Recorder(list(given), val), _Recorder(list(given), test)   # own lists: a sort cannot move them
+        try:
+            result = fn(given, val_fn, test_fn)
+        except _Diagnosed as d:
+            return fail(f"{d.message} {where}.", d.diagnosis)
+        except Exception as exc:  # noqa: BLE001 - any error in the learner's code becomes a verdict
+            return fail(_summary(exc, name) + f"\n{where}", _exception_hint(exc))
+        if given != configs:
+            return fail(f"{name} changed the list of configurations it was given {where}.",
+                        "the list of configurations was changed (sorted or emptied in place?): read it, "
+                        "do not modify it; sorted(configs, key=...) makes a new list.")
+        tested = sorted(set(test_fn.asked))
+        if len(tested) > 1:
+            by_test = isinstance(result, tuple) and len(result) == 2 and result[0] == configs[int(np.argmax(test))]
+            words = ("the configuration was chosen by test accuracy" if by_test
+                     else "the test set was evaluated for several configurations")
+            return fail(f"{name} asked test_accuracy about {len(tested)} of {len(configs)} configurations {where}.",
+                        f"{words}: the test set must not take part in the choice. Score every configuration "
+                        "with val_loss, pick the lowest, and call test_accuracy once, on that one.")
+        if not tested:
+            return fail(f"{name} never called test_accuracy {where}.",
+                        "the test set was never evaluated: finish with `return best, test_accuracy(best)`.")
+        if sorted(set(val_fn.asked)) != list(range(len(configs))):
+            return fail(f"{name} scored {len(set(val_fn.asked))} of {len(configs)} configurations on "
+                        f"validation {where}.", "not every configuration was scored on validation: call "
+                        "val_loss(config) for each one in configs.")
+        if not (isinstance(result, tuple) and len(result) == 2):
+            return fail(f"{name} returned {type(result).__name__}, expected a tuple (best, test_score) {where}.",
+                        "end with `return best, test_accuracy(best)`.")
+        chosen, score = result
+        if chosen != configs[best]:
+            ties = [j for j in range(len(configs)) if val[j] == val[best]]
+            if chosen == configs[int(np.argmax(val))]:
+                words = ("the highest validation loss was chosen", "a loss is better when lower: min, not max.")
+            elif len(ties) > 1 and chosen in [configs[j] for j in ties[1:]]:
+                words = ("a tie went to the later configuration", "keep the first of equal scores, as min() "
+                         "and np.argmin do: replace only on a strictly lower loss (<, not <=).")
+            else:
+                words = ("not the lowest validation loss", "return the configuration whose val_loss is smallest.")
+            return fail(f"{name} chose {chosen!r}, expected {configs[best]!r} (validation loss {val[best]:.4f}) "
+                        f"{where}.", f"{words[0]}: {words[1]}")
+        if tested != [best]:
+            return fail(f"{name} tested configuration {tested[0]} but chose {best} {where}.",
+                        "the test set was evaluated for another configuration than the one returned: "
+                        "call test_accuracy(best) on the chosen one.")
+        if not np.isclose(float(score), test[best], rtol=1e-12, atol=0.0):
+            words = ("the validation loss was returned as the test score" if np.isclose(float(score), val[best])
+                     else "the test score is not test_accuracy(best)")
+            return fail(f"{name} returned test_score {float(score):.6g}, expected {test[best]:.6g} {where}.",
+                        f"{words}: return the value test_accuracy(best) gave.")
+    return CheckResult(True, f"{name} chose the lowest validation loss and evaluated the test set once, for "
+                             f"the chosen configuration only, on {len(cases)} random searches.", None, name)
