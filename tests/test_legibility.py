@@ -2,6 +2,10 @@
 at least 9 pt at 110 dpi, and the controls leave a slider room to aim (>= 300 px)."""
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import pytest
 
@@ -9,6 +13,8 @@ from bptutor import widgets
 from bptutor.engine import Value
 from bptutor.plotting import draw_graph
 from bptutor.widgets import _explorer
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BUILDERS = {"loss": widgets.explore_loss, "backward": widgets.explore_backward,
             "learning_rate": widgets.explore_learning_rate, "optimizers": widgets.explore_optimizers,
@@ -61,3 +67,29 @@ def test_controls_are_wide_enough_for_a_300_px_slider():
     assert width - description - 96 >= 300
     for control in explorer.controls.values():
         assert control.layout.width, f"{control.description} has no width"
+
+
+FONT_SIZE = re.compile(r"""\b(?:fontsize|labelsize|title_fontsize)\s*=\s*("(?:xx-small|x-small|small)"|'(?:xx-small|x-small|small)'|\d+(?:\.\d+)?)""")
+
+
+def font_sizes_below_9(source: str) -> list:
+    """Font sizes a cell sets below 9 pt (matplotlib's "small" is 8.3 pt at the default 10)."""
+    small = []
+    for match in FONT_SIZE.finditer(source):
+        value = match.group(1).strip("'\"")
+        if value in ("xx-small", "x-small", "small") or float(value) < 9:
+            small.append(match.group(0))
+    return small
+
+
+def test_the_font_size_scan_finds_small_text():
+    assert font_sizes_below_9('ax.legend(fontsize="small"); ax.text(0, 0, "a", fontsize=7.5)') == [
+        'fontsize="small"', "fontsize=7.5"]
+    assert font_sizes_below_9("ax.legend(fontsize=9); ax.set_title('t', fontsize=12)") == []
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_no_notebook_figure_sets_text_below_9_pt(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    small = {i: font_sizes_below_9("".join(c["source"])) for i, c in enumerate(cells) if c["cell_type"] == "code"}
+    assert not {i: s for i, s in small.items() if s}, "text below 9 pt in cells"
