@@ -125,7 +125,7 @@ def table(rows: list) -> str:
         met = {True: "yes", False: "NO", None: "-"}[r["met"]]
         if r.get("skipped"):
             met = "skipped"
-        lines.append([f"{r['section'][0]}. {r['figure']}", _number(r["bptutor"], r["unit"]),
+        lines.append([f"{r['section'].split()[0]}. {r['figure']}", _number(r["bptutor"], r["unit"]),
                       _number(r["reference"], r["unit"]) + (f" ({r['reference_name']})" if r["reference"] else ""),
                       "-" if r["ratio"] is None else f"{r['ratio']:.3g}",
                       r["target"]["text"] if r["target"] else "-", met])
