@@ -1,4 +1,4 @@
-r"""Optimizers, in order of increasing complexity, and learning-rate schedules.
+r"""Optimizers (SGD to Adam and AdamW), in order of increasing complexity, and learning-rate schedules.
 
 Every optimizer updates a list of parameters in place from their gradients:
 
@@ -15,8 +15,9 @@ Notation: :math:`\theta` a parameter, :math:`g = \partial L/\partial\theta`
 its gradient (``.grad``), :math:`\eta` the learning rate (``lr``), :math:`t`
 the step count starting at 1. Squares, roots and divisions are elementwise.
 
-Weight decay is deliberately absent: it is a penalty on the loss, added by
-:mod:`bptutor.regularization`, not a hidden flag of the optimizer.
+Weight decay is no hidden flag: an L2 penalty on the loss is added by
+:mod:`bptutor.regularization`; decoupled weight decay, which is not the same
+thing under Adam, is its own optimizer, :class:`AdamW`.
 """
 from __future__ import annotations
 
@@ -406,6 +407,94 @@ class Adam(Optimizer):
             _apply(p, np.divide(step, denom, out=step))  # -lr m_hat / (sqrt(v_hat) + eps)
 
 
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter 2019), in PyTorch's form.
+
+    .. math::
+        \theta \leftarrow (1 - \eta\lambda)\,\theta, \quad\text{then Adam's step:}\quad
+        \theta \leftarrow \theta - \eta\, \frac{\hat m}{\sqrt{\hat v} + \epsilon}
+
+    with :math:`m, v` built from the gradient :math:`g` alone. Since Adam's
+    step does not depend on :math:`\theta`, this is exactly
+    :math:`\theta \leftarrow \theta - \eta\big(\hat m/(\sqrt{\hat v}+\epsilon) + \lambda\theta\big)`:
+    every decayed weight shrinks by the same factor :math:`1 - \eta\lambda`
+    per step. An L2 penalty under :class:`Adam` instead adds
+    :math:`\lambda\theta` to :math:`g`, so the decay passes through
+    :math:`m` and :math:`v` and is divided by :math:`\sqrt{\hat v}`: weights
+    with large gradients are barely decayed.
+
+    Same as ``torch.optim.AdamW(params, lr, betas=(beta1, beta2), eps,
+    weight_decay)`` (which also multiplies by ``1 - lr * weight_decay`` first).
+    The paper's Algorithm 2 multiplies :math:`\lambda\theta` by the schedule
+    multiplier :math:`\eta_t` rather than by the learning rate
+    :math:`\alpha`; for a constant rate its :math:`\lambda` is our
+    :math:`\eta\lambda`.
+
+    Args:
+        params: list of ``Parameter`` and/or ``Value``.
+        lr: learning rate :math:`\eta > 0`.
+        beta1, beta2, eps: as for :class:`Adam`.
+        weight_decay: :math:`\lambda \ge 0`, with :math:`\eta\lambda < 1`.
+        decay: the parameters to decay, a sub-list of ``params`` (e.g.
+            ``regularization.weights_only(model)`` to leave biases alone);
+            ``None`` decays them all, as torch does for one parameter group.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 1e-2, decay=None):
+        who = type(self).__name__
+        params = _check_params(params, who)
+        weight_decay = check_float("weight_decay", weight_decay, minimum=0.0, who=who)
+        if decay is None:
+            decayed = list(params)
+        else:
+            ids = {id(p): i for i, p in enumerate(params)}
+            if isinstance(decay, (Parameter, str, bytes)) or not hasattr(decay, "__iter__"):
+                raise TypeError(f"{who} expected decay to be None or a list of parameters from params, "
+                                f"got {describe(decay)}")
+            decayed = list(decay)
+            for i, p in enumerate(decayed):
+                if id(p) not in ids:
+                    raise ValueError(f"{who} expected decay to hold parameters from params, got "
+                                     f"{type(p).__name__} at decay[{i}] that is not in params")
+            if len({id(p) for p in decayed}) != len(decayed):
+                raise ValueError(f"{who} expected each parameter in decay once, got a repeat")
+        super().__init__(params, lr, beta1, beta2, eps)
+        self.weight_decay = weight_decay
+        ids = {id(p): i for i, p in enumerate(self.params)}
+        self.decay_index = [ids[id(p)] for p in decayed]  # positions in params of the decayed ones
+        self._check_shrink(who)
+
+    @property
+    def decayed(self) -> list:
+        """The parameters that weight decay shrinks (all of ``params`` unless ``decay`` was given)."""
+        return [self.params[i] for i in self.decay_index]
+
+    def _check_shrink(self, who: str) -> None:
+        if self.lr * self.weight_decay >= 1.0:
+            raise ValueError(f"{who} expected lr * weight_decay < 1 (a shrink factor 1 - lr * weight_decay "
+                             f"in (0, 1]), got {self.lr:g} * {self.weight_decay:g} = "
+                             f"{self.lr * self.weight_decay:g}")
+
+    def check_grads(self) -> None:
+        """As :meth:`Optimizer.check_grads`, and the shrink factor must stay positive."""
+        super().check_grads()
+        self._check_shrink(f"{type(self).__name__}.step")
+
+    def _update(self) -> None:
+        shrink = 1.0 - self.lr * self.weight_decay  # decoupled: applied to θ, never seen by m or v
+        for p in self.decayed:
+            if isinstance(p.data, np.ndarray):
+                p.data *= shrink
+            else:
+                p.data = float(p.data * shrink)
+        super()._update()
+
+    def __repr__(self) -> str:
+        return (f"AdamW({len(self.params)} parameters, lr={self.lr:g}, weight_decay={self.weight_decay:g}, "
+                f"{len(self.decayed)} decayed)")
+
+
 #: name -> optimizer class.
 OPTIMIZERS = {
     "sgd": SGD,
@@ -414,6 +503,7 @@ OPTIMIZERS = {
     "adagrad": AdaGrad,
     "rmsprop": RMSProp,
     "adam": Adam,
+    "adamw": AdamW,
 }
 
 

@@ -10,6 +10,8 @@ r"""Regularization: weight penalties, dropout and early stopping.
   zeroes random units while training.
 * :class:`EarlyStopping` is a callback for :func:`bptutor.training.fit` that
   stops when the validation loss stops improving and restores the best weights.
+* :func:`bias_variance` splits the error of a model fitted to many draws of
+  the data into squared bias and variance: what the remedies above trade.
 """
 from __future__ import annotations
 
@@ -280,3 +282,35 @@ class EarlyStopping:
     def __repr__(self) -> str:
         return (f"EarlyStopping(patience={self.patience}, min_delta={self.min_delta:g}, "
                 f"restore_best={self.restore_best})")
+
+
+# --- bias and variance -----------------------------------------------------------------------
+def bias_variance(preds, f) -> tuple[float, float]:
+    r"""Squared bias and variance of predictions fitted to :math:`D` independent draws of the data.
+
+    With :math:`y_d(x_p)` the prediction at test input :math:`x_p` of the model
+    fitted to draw :math:`d`, :math:`\bar y(x_p) = \frac1D\sum_d y_d(x_p)` and
+    :math:`f` the noise-free target,
+
+    .. math::
+        \text{bias}^2 = \frac1P\sum_p \big(\bar y(x_p) - f(x_p)\big)^2, \qquad
+        \text{variance} = \frac1P\sum_p \frac1D\sum_d \big(y_d(x_p) - \bar y(x_p)\big)^2 .
+
+    With the :math:`1/D` average the two add up *exactly* to the mean of
+    :math:`(y_d - f)^2` over draws and points; the expected squared error on
+    noisy targets :math:`t = f + \varepsilon` adds the noise :math:`\sigma^2`.
+
+    Args:
+        preds: (D, P) predictions, one row per draw of the training data.
+        f: (P,) the noise-free function at the P test inputs.
+
+    Returns:
+        ``(bias2, variance)``, two floats.
+    """
+    preds = as_array("preds", preds, ndim=2, who="bias_variance")
+    f = as_array("f", f, ndim=1, who="bias_variance")
+    if f.shape[0] != preds.shape[1]:
+        raise ValueError(f"bias_variance expected f of shape ({preds.shape[1]},) (one value per column of "
+                         f"preds), got {f.shape}")
+    mean = preds.mean(axis=0)                              # (P,) the average fit
+    return float(np.mean((mean - f) ** 2)), float(np.mean((preds - mean) ** 2))

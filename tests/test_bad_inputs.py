@@ -82,7 +82,7 @@ def trained(opt_cls, **kw):
     return model, opt
 
 
-OPTIMIZERS = [optim.SGD, optim.Momentum, optim.Nesterov, optim.AdaGrad, optim.RMSProp, optim.Adam]
+OPTIMIZERS = [optim.SGD, optim.Momentum, optim.Nesterov, optim.AdaGrad, optim.RMSProp, optim.Adam, optim.AdamW]
 
 
 # --- 1. optimizers: one bad gradient anywhere, nothing changes -----------------------------------------

@@ -51,6 +51,15 @@ def dropout_forward(X, p, rng, training=True, mode="ok"):
     return X * keep * scale
 
 
+def bias_variance(preds, f, mode="ok"):
+    ybar = preds.mean(axis=0)
+    bias2, var = np.mean((ybar - f) ** 2), np.mean(np.var(preds, axis=0))
+    return {"swapped": (var, bias2), "mse": (np.mean((preds - f) ** 2), var),
+            "unsquared": (np.mean(ybar - f), var), "square_last": (np.mean(ybar - f) ** 2, var),
+            "ddof1": (bias2, np.mean(np.var(preds, axis=0, ddof=1))), "std": (bias2, np.mean(np.std(preds, axis=0))),
+            "over_points": (bias2, np.mean(np.var(preds, axis=1)))}.get(mode, (bias2, var))
+
+
 # check, solution, (mistake switch, words the diagnosis must contain), ...
 CATALOGUE = [
     (ex.check_ridge_fit, ridge_fit, [
@@ -69,6 +78,11 @@ CATALOGUE = [
         ({"mode": "fixed"}, "fresh mask"), ({"mode": "global"}, "not with np.random"),
         ({"mode": "inplace"}, "in place"), ({"mode": "per_row"}, "drawn per row"),
         ({"mode": "per_column"}, "drawn per unit")]),
+    (ex.check_bias_variance, bias_variance, [
+        ({"mode": "swapped"}, "swapped"), ({"mode": "mse"}, "whole mean squared error"),
+        ({"mode": "unsquared"}, "not squared"), ({"mode": "square_last"}, "before squaring"),
+        ({"mode": "ddof1"}, "D - 1"), ({"mode": "std"}, "standard deviation"),
+        ({"mode": "over_points"}, "across test points")]),
 ]
 
 test_a_correct_solution_passes, test_each_injected_mistake_fails_and_is_named = catalogue_tests(CATALOGUE)
@@ -114,7 +128,40 @@ def test_dropout_accepts_a_binomial_mask():
     assert ex.check_dropout_forward(binomial).passed
 
 
-@pytest.mark.parametrize("check", [ex.check_ridge_fit, ex.check_l2_penalty, ex.check_dropout_forward])
+@pytest.mark.parametrize("written", ["float32", "loops", "einsum", "mse_minus_variance"])
+def test_bias_variance_accepts_other_right_answers(written):
+    def bv(preds, f):
+        D, P = preds.shape
+        if written == "float32":
+            preds, f = preds.astype(np.float32), f.astype(np.float32)
+        if written == "loops":
+            bias2 = variance = 0.0
+            for p in range(P):
+                ybar = sum(preds[d, p] for d in range(D)) / D
+                bias2 += (ybar - f[p]) ** 2 / P
+                variance += sum((preds[d, p] - ybar) ** 2 for d in range(D)) / (D * P)
+            return bias2, variance
+        ybar = np.einsum("dp->p", preds) / D
+        bias2 = np.einsum("p,p->", ybar - f, ybar - f) / P
+        if written == "mse_minus_variance":       # the identity: mean squared error = bias^2 + variance
+            return bias2, np.mean((preds - f) ** 2) - bias2
+        dev = preds - ybar
+        return bias2, np.einsum("dp,dp->", dev, dev) / (D * P)
+    result = ex.check_bias_variance(bv)
+    assert result.passed, str(result)
+
+
+def test_bias_variance_refuses_changing_preds_in_place():
+    def centring(preds, f):
+        ybar = preds.mean(axis=0)
+        preds -= ybar                               # the learner's array, changed
+        return float(np.mean((ybar - f) ** 2)), float(np.mean(preds ** 2))
+    result = ex.check_bias_variance(centring)
+    assert not result.passed and "preds" in result.message
+
+
+@pytest.mark.parametrize("check", [ex.check_ridge_fit, ex.check_l2_penalty, ex.check_dropout_forward,
+                                   ex.check_bias_variance])
 def test_an_unwritten_exercise_says_so(check):
     def unwritten(*args, **kwargs):
         raise NotImplementedError

@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 from bptutor.engine import Value
 from bptutor.activations import Tanh
 from bptutor.layers import Parameter, Sequential
-from bptutor.optim import (OPTIMIZERS, SGD, AdaGrad, Adam, CosineLR, ExponentialLR,
+from bptutor.optim import (OPTIMIZERS, SGD, AdaGrad, Adam, AdamW, CosineLR, ExponentialLR,
                            InverseTimeLR, Momentum, Nesterov, RMSProp, StepLR, WarmupLR)
 
 
@@ -93,6 +93,63 @@ def test_adam_by_hand():
     np.testing.assert_allclose(opt.m[0], [0.28, -0.095], atol=1e-15)
 
 
+def test_adamw_by_hand():
+    p = Parameter([1.0, -2.0])
+    opt = AdamW([p], lr=0.1, weight_decay=0.5)
+    th = run(opt, p, [[2.0, -0.5], [1.0, -0.5]])
+    # t=1: shrink by 1 - 0.1 * 0.5 = 0.95 -> [0.95, -1.9]; then Adam's first step 0.1 sign(g) -> [0.85, -1.8]
+    # t=2: shrink -> [0.8075, -1.71]; Adam's second step is the one of test_adam_by_hand,
+    #      [-0.1 (1.4736842/1.5809015), +0.1] = [-0.0932180, 0.1] -> [0.7142820, -1.61]
+    np.testing.assert_allclose(th[0], [0.85, -1.8], atol=1e-8)
+    np.testing.assert_allclose(th[1], [0.7142820, -1.61], atol=1e-7)
+    # the decay never enters the moments: they are Adam's, from the gradients alone
+    np.testing.assert_allclose(opt.m[0], [0.28, -0.095], atol=1e-15)
+
+
+def test_adamw_without_decay_is_adam_and_decay_is_not_an_l2_penalty():
+    rng = np.random.default_rng(3)
+    starts = rng.normal(size=(2, 5))
+    grads = rng.normal(size=(6, 5)) * np.array([1e-3, 1e-2, 1.0, 10.0, 100.0])   # gradient scales differ
+    a, w0, w, l2 = (Parameter(starts[0]) for _ in range(4))
+    opts = Adam([a], lr=0.05), AdamW([w0], lr=0.05, weight_decay=0.0), AdamW([w], lr=0.05, weight_decay=2.0), \
+        Adam([l2], lr=0.05)
+    for g in grads:
+        for q, opt in zip((a, w0, w, l2), opts):
+            q.grad[...] = g + (2.0 * q.data if opt is opts[3] else 0.0)   # L2 penalty: lam * theta in the gradient
+            opt.step()
+    assert np.array_equal(w0.data, a.data)
+    # decoupled: AdamW's moments are Adam's; the L2 penalty's are not
+    assert np.array_equal(opts[2].m[0], opts[0].m[0]) and np.array_equal(opts[2].v[0], opts[0].v[0])
+    assert not np.allclose(opts[3].m[0], opts[0].m[0])
+    assert not np.allclose(l2.data, w.data, atol=1e-2)
+
+
+def test_adamw_decays_every_weight_alike_where_l2_under_adam_does_not():
+    # zero data gradient: AdamW shrinks each weight by exactly (1 - lr lam)^t, whatever its size;
+    # an L2 penalty under Adam feeds g = lam theta through m / sqrt(v), a step of about lr per weight
+    start = np.array([0.5, 1.0, 100.0])
+    w, l2 = Parameter(start), Parameter(start)
+    adamw, adam = AdamW([w], lr=0.01, weight_decay=0.1), Adam([l2], lr=0.01)
+    for _ in range(10):
+        w.grad[...] = 0.0
+        l2.grad[...] = 0.1 * l2.data
+        adamw.step()
+        adam.step()
+    np.testing.assert_allclose(w.data / start, (1 - 0.01 * 0.1) ** 10, rtol=1e-12)
+    # the L2 penalty under Adam moves every weight by ~lr per step, 0.1 in 10 steps, whatever its size
+    np.testing.assert_allclose(start - l2.data, [0.1, 0.1, 0.1], rtol=0.01)
+    # so relative to its size the smallest weight lost 20%, the largest 0.1%; AdamW took 1% from each
+
+
+def test_adamw_decays_only_the_chosen_parameters():
+    W, b = Parameter([[1.0, 2.0]]), Parameter([3.0])
+    opt = AdamW([W, b], lr=0.1, weight_decay=1.0, decay=[W])
+    W.grad[...], b.grad[...] = 0.0, 0.0
+    opt.step()
+    np.testing.assert_allclose(W.data, [[0.9, 1.8]])
+    np.testing.assert_allclose(b.data, [3.0])
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_adam_equals_the_textbook_formula_bit_for_bit(dtype):
     # step() works in place in scratch arrays; it must still be exactly the formula
@@ -135,7 +192,9 @@ def test_defaults_are_the_papers():
     rms = RMSProp(p)
     assert (rms.lr, rms.rho, rms.eps) == (1e-3, 0.9, 1e-8)
     assert Momentum(p).momentum == 0.9 and AdaGrad(p).eps == 1e-8
-    assert list(OPTIMIZERS) == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+    assert list(OPTIMIZERS) == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+    adamw = AdamW(p)
+    assert (adamw.lr, adamw.weight_decay, adamw.decayed) == (1e-3, 1e-2, p)   # torch.optim.AdamW's defaults
     assert OPTIMIZERS["adam"] is Adam
 
 
@@ -164,7 +223,7 @@ def test_torch_momentum_form_rescales_old_velocity():
 # --- scalar Values, mixed lists, float32 -------------------------------------------------
 CONFIGS = [(SGD, {"lr": 0.1}), (Momentum, {"lr": 0.05, "momentum": 0.8}),
            (Nesterov, {"lr": 0.05, "momentum": 0.8}), (AdaGrad, {"lr": 0.3}),
-           (RMSProp, {"lr": 0.05, "rho": 0.8}), (Adam, {"lr": 0.1})]
+           (RMSProp, {"lr": 0.05, "rho": 0.8}), (Adam, {"lr": 0.1}), (AdamW, {"lr": 0.1, "weight_decay": 0.5})]
 
 
 def grad_fn(theta):
@@ -204,6 +263,8 @@ def test_engine_value_by_hand():
 @pytest.mark.parametrize("cls, kwargs", CONFIGS)
 def test_engine_values_and_parameters_train_together(cls, kwargs):
     # f = (x - 1)^2 + (y + 2)^2 with x a scalar Value (gradient from backward) and y a Parameter
+    if cls is AdamW:      # a weak decay: the minimum moves only slightly towards 0
+        kwargs = {**kwargs, "weight_decay": 0.01}
     x, y = Value(0.3), Parameter([0.5, -0.5])
     opt = cls([x, y], **kwargs)
     start = abs(x.data - 1) + np.abs(y.data + 2).sum()
@@ -234,6 +295,8 @@ TORCH_CONFIGS = [
     (AdaGrad, {"lr": 0.3, "eps": 1e-8}, "Adagrad", {"lr": 0.3, "eps": 1e-8}),
     (RMSProp, {"lr": 0.05, "rho": 0.8}, "RMSprop", {"lr": 0.05, "alpha": 0.8, "eps": 1e-8}),
     (Adam, {"lr": 0.1}, "Adam", {"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8}),
+    (AdamW, {"lr": 0.1, "weight_decay": 0.3}, "AdamW",
+     {"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.3}),
 ]
 
 
@@ -255,6 +318,36 @@ def test_torch_parity(cls, kwargs, torch_name, torch_kwargs):
     for p, t, a in zip(ours, theirs, starts):
         np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=0, atol=1e-10)
         assert not np.allclose(p.data, a)
+
+
+def test_torch_parity_adamw_with_an_undecayed_group():
+    # decay=[W] is torch's two parameter groups, the bias's with weight_decay=0
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    starts = [rng.normal(size=(3, 4)), rng.normal(size=(4,))]
+    ours = [Parameter(a) for a in starts]
+    theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in starts]
+    opt = AdamW(ours, lr=0.05, weight_decay=0.8, decay=[ours[0]])
+    topt = torch.optim.AdamW([{"params": [theirs[0]], "weight_decay": 0.8},
+                              {"params": [theirs[1]], "weight_decay": 0.0}], lr=0.05)
+    for _ in range(8):
+        for p, t in zip(ours, theirs):
+            p.grad[...] = grad_fn(p.data)
+            t.grad = torch.from_numpy(grad_fn(t.detach().numpy()))
+        opt.step()
+        topt.step()
+    for p, t in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=0, atol=1e-10)
+
+
+def test_adamw_refuses_a_shrink_factor_below_zero_at_step_and_changes_nothing():
+    p = Parameter([1.0, 2.0])
+    opt = AdamW([p], lr=0.1, weight_decay=5.0)
+    opt.lr = 0.5                                  # as a learner or a schedule might
+    p.grad[...] = 1.0
+    with pytest.raises(ValueError, match=r"^AdamW\.step expected lr \* weight_decay < 1 .*got 0\.5 \* 5 = 2\.5$"):
+        opt.step()
+    assert np.array_equal(p.data, [1.0, 2.0]) and opt.t == 0 and not opt.m[0].any()
 
 
 # --- theory on an ill-conditioned quadratic f = 1/2 x^T A x, eigenvalues 1 and L = 100 -----------
@@ -337,6 +430,8 @@ def test_adam_first_step_is_lr_sign_g(theta, data, lr):
 @given(st.lists(st.floats(-10, 10), min_size=1, max_size=6), st.sampled_from(CONFIGS))
 def test_zero_gradient_leaves_parameters_alone(values, config):
     cls, kwargs = config
+    if cls is AdamW:      # decay shrinks weights with no gradient at all: that is its job
+        kwargs = {**kwargs, "weight_decay": 0.0}
     p = Parameter(values)
     opt = cls([p], **kwargs)
     for _ in range(3):
@@ -444,6 +539,12 @@ def good():
     (lambda: Adam(good(), beta1=1.0), ValueError, r"^Adam expected beta1 < 1.0, got 1.0$"),
     (lambda: Adam(good(), beta2=-0.5), ValueError, r"^Adam expected beta2 >= 0.0, got -0.5$"),
     (lambda: AdaGrad(good(), eps=0.0), ValueError, r"^AdaGrad expected eps > 0.0, got 0.0$"),
+    (lambda: AdamW(good(), weight_decay=-0.1), ValueError, r"^AdamW expected weight_decay >= 0.0, got -0.1$"),
+    (lambda: AdamW(good(), lr=0.1, weight_decay=10.0), ValueError,
+     r"^AdamW expected lr \* weight_decay < 1 \(a shrink factor 1 - lr \* weight_decay in \(0, 1\]\), got 0.1 \* 10 = 1$"),
+    (lambda: AdamW(good(), decay=[Parameter([0.0])]), ValueError,
+     r"^AdamW expected decay to hold parameters from params, got Parameter at decay\[0\] that is not in params$"),
+    (lambda: AdamW(good(), decay="W"), TypeError, r"^AdamW expected decay to be None or a list of parameters from params, got 'W'$"),
     (lambda: StepLR(SGD(good()), step_size=0), ValueError, r"^StepLR expected step_size >= 1, got 0$"),
     (lambda: StepLR(SGD(good()), step_size=2, gamma=1.5), ValueError, r"^StepLR expected gamma <= 1.0, got 1.5$"),
     (lambda: ExponentialLR(SGD(good()), gamma=0.0), ValueError, r"^ExponentialLR expected gamma > 0.0, got 0.0$"),

@@ -328,3 +328,33 @@ def test_early_stopping_patience_not_reached_and_reuse():
 def test_early_stopping_bad_input(make, error, match):
     with pytest.raises(error, match=match):
         make()
+
+
+# --- bias and variance -----------------------------------------------------------------------------------------
+def test_bias_variance_by_hand():
+    from bptutor.regularization import bias_variance
+    # two draws, two points; f = [0, 1]. ybar = [1, 2]: bias^2 = mean([1, 1]) = 1;
+    # deviations [[-1, 0.5], [1, -0.5]]: variance = mean([1, 0.25, 1, 0.25]) = 0.625
+    bias2, var = bias_variance([[0.0, 2.5], [2.0, 1.5]], [0.0, 1.0])
+    assert (bias2, var) == (1.0, 0.625)
+
+
+def test_bias_variance_adds_up_to_the_mean_squared_error():
+    from bptutor.regularization import bias_variance
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=9)
+    preds = f + 0.3 + rng.normal(size=(50, 9))
+    bias2, var = bias_variance(preds, f)
+    assert np.isclose(bias2 + var, np.mean((preds - f) ** 2), rtol=1e-12)
+    assert 0.02 < bias2 < 0.3 and 0.7 < var < 1.3        # bias 0.3 (plus sampling), variance 1
+
+
+@pytest.mark.parametrize("preds, f, error, match", [
+    (np.zeros(3), np.zeros(3), ValueError, r"^bias_variance expected preds"),
+    (np.zeros((4, 3)), np.zeros(4), ValueError, r"^bias_variance expected f of shape \(3,\) .*got \(4,\)$"),
+    ("x", np.zeros(3), TypeError, r"^bias_variance expected preds to be an array of numbers"),
+])
+def test_bias_variance_bad_input(preds, f, error, match):
+    from bptutor.regularization import bias_variance
+    with pytest.raises(error, match=match):
+        bias_variance(preds, f)

@@ -44,6 +44,7 @@ lists the mistakes it names):
 * 08 ``check_ridge_fit``: ``ridge_fit(Phi, t, lam) -> w``
 * 08 ``check_l2_penalty``: ``l2_penalty(Ws, lam) -> (R, dWs)``
 * 08 ``check_dropout_forward``: ``dropout_forward(X, p, rng, training=True) -> out``
+* 08 ``check_bias_variance``: ``bias_variance(preds, f) -> (bias2, variance)``
 * 09 ``check_logistic_hessian``: ``logistic_hessian(X, theta) -> H``
 * 09 ``check_batched_forward``: ``batched_forward(X, W1, b1, W2, b2) -> out``
 * 10 ``check_pair_margin``: ``pair_margin(w) -> margin``
@@ -108,6 +109,7 @@ from .ch06_optimizers import check_adam_step, check_momentum_step
 from .ch06_optimizers import check_momentum_rate
 from .ch07_initialization import check_leaky_relu_std, check_xavier_uniform
 from .ch08_regularization import check_dropout_forward, check_l2_penalty, check_ridge_fit
+from .ch08_regularization import check_bias_variance
 from .ch09_landscapes import check_batched_forward, check_logistic_hessian
 from .ch10_symmetry import check_pair_margin, check_symmetry_detector
 from .ch11_alternatives import check_central_differences, check_oja_step, check_spsa_estimate
@@ -142,6 +144,7 @@ __all__ = [
     "check_xavier_uniform", "check_leaky_relu_std",
     # 08 overfitting and regularization
     "check_ridge_fit", "check_l2_penalty", "check_dropout_forward",
+    "check_bias_variance",
     # 09 local minima and loss landscapes
     "check_logistic_hessian", "check_batched_forward",
     # 10 backprop in 1986

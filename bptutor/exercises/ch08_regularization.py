@@ -3,6 +3,7 @@
 * ``check_ridge_fit``: ``ridge_fit(Phi, t, lam) -> w``
 * ``check_l2_penalty``: ``l2_penalty(Ws, lam) -> (R, dWs)``
 * ``check_dropout_forward``: ``dropout_forward(X, p, rng, training=True) -> out``
+* ``check_bias_variance``: ``bias_variance(preds, f) -> (bias2, variance)``
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from .._checks import check_rng, describe
 from ..gradcheck import numerical_gradient
+from ..regularization import bias_variance
 from ._core import (Case, CheckResult, Mistake, _as_output, _Diagnosed, _exception_hint, _quiet, _summary,
                     check_outputs)
 
@@ -250,3 +252,76 @@ def check_dropout_forward(fn, rng=0) -> CheckResult:
                                "draw a fresh mask on every call from rng; do not re-seed or cache it.", name)
     return CheckResult(True, "a fraction p dropped, the rest scaled by 1/(1 - p), a fresh reproducible mask from "
                        "rng, X unchanged in evaluation mode: right for p = 0.3 and p = 0.6.", None, name)
+
+
+def _bias_variance_case(g, D: int, P: int) -> Case:
+    x = np.linspace(0.0, 1.0, P)
+    f = np.sin(2 * np.pi * x)
+    # fits that are off on average (a bias of 0.4 cos 2 pi x) and scatter around that average (sd 0.15)
+    preds = f + 0.4 * np.cos(2 * np.pi * x) + 0.15 * g.normal(size=(D, P))
+    return Case({"preds": preds, "f": f}, f"preds of shape ({D}, {P}): {D} draws, {P} test points")
+
+
+def _bv_variant(a, kind):
+    preds, f = a["preds"], a["f"]
+    mean = preds.mean(axis=0)
+    bias2, variance = np.mean((mean - f) ** 2), np.mean((preds - mean) ** 2)
+    return {"swapped": (variance, bias2),
+            "mse": (np.mean((preds - f) ** 2), variance),
+            "unsquared": (np.mean(mean - f), variance),
+            "square_last": (np.mean(mean - f) ** 2, variance),
+            "ddof1": (bias2, np.mean(preds.var(axis=0, ddof=1))),
+            "std": (bias2, np.mean(preds.std(axis=0))),
+            "over_points": (bias2, np.mean(preds.var(axis=1)))}[kind]
+
+
+def check_bias_variance(fn, rng=0) -> CheckResult:
+    r"""Exercise (08): squared bias and variance of fits to many draws of the data.
+
+    .. math:: \bar y = \tfrac1D\textstyle\sum_d y_d, \qquad
+       \text{bias}^2 = \operatorname{mean}_p(\bar y - f)^2, \qquad
+       \text{variance} = \operatorname{mean}_p \tfrac1D\textstyle\sum_d (y_d - \bar y)^2
+
+    The learner writes ``bias_variance(preds, f) -> (bias2, variance)`` with
+    ``preds`` (D, P), one row of predictions per draw, and ``f`` (P,).
+    Diagnosed: the two swapped, the mean squared error taken for the squared
+    bias (squared before averaging over draws), the bias not squared, the
+    squared bias averaged over test points before squaring, the variance with
+    1/(D - 1), the standard deviation instead of the variance, the variance
+    taken across test points instead of across draws.
+    """
+    g = check_rng(rng)
+    cases = [_bias_variance_case(g, 40, 25), _bias_variance_case(g, 300, 7)]
+    variant = lambda kind: (lambda a, r: dict(zip(("bias2", "variance"), _bv_variant(a, kind))))  # noqa: E731
+    mistakes = (
+        Mistake("variance and squared bias are swapped", "the squared bias is about the *average* fit: "
+                "(preds.mean(axis=0) - f)**2; the variance is about the scatter of each draw's fit around that "
+                "average: (preds - preds.mean(axis=0))**2.", variant("swapped")),
+        Mistake("that squared bias is the whole mean squared error", "mean((preds - f)**2) squares before "
+                "averaging over the draws, which is bias^2 + variance; average the draws first: "
+                "ybar = preds.mean(axis=0), then mean((ybar - f)**2).", variant("mse")),
+        Mistake("the bias is not squared", "errors of opposite sign cancel in mean(ybar - f): square each "
+                "point's bias, mean((ybar - f)**2).", variant("unsquared")),
+        Mistake("the bias is averaged over test points before squaring", "(mean(ybar - f))**2 lets a fit "
+                "that is too high here and too low there look unbiased; square at each point, then average: "
+                "mean((ybar - f)**2).", variant("square_last")),
+        Mistake("the variance divides by D - 1", "with ddof=1 the two parts no longer add up to the mean "
+                "squared error over the draws; use the plain average over draws, np.var(preds, axis=0) "
+                "(ddof=0).", variant("ddof1")),
+        Mistake("that is the standard deviation, not the variance", "variance is the mean *squared* "
+                "deviation: np.var(preds, axis=0).mean(), not np.std.", variant("std")),
+        Mistake("the variance is taken across test points instead of across draws", "axis=1 measures how "
+                "much one fit varies along x; the variance of the method is how much the fit at one x varies "
+                "from draw to draw: np.var(preds, axis=0), then the mean over points.", variant("over_points")),
+    )
+
+    def call(fn, a):
+        raw = fn(a["preds"], a["f"])
+        if not isinstance(raw, (tuple, list)) or len(raw) != 2:
+            raise _Diagnosed(f"bias_variance should return 2 values (bias2, variance), got {describe(raw)}",
+                             "end the function with `return bias2, variance`.")
+        return tuple(raw)
+
+    return check_outputs(fn, name="bias_variance", reference=lambda a: bias_variance(a["preds"], a["f"]),
+                         cases=cases, outputs=("bias2", "variance"), mistakes=mistakes, call=call,
+                         source="mean((ybar - f)**2) and the mean over points of var over draws")
