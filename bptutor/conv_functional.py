@@ -29,7 +29,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._checks import as_array, check_finite, check_int, check_rng, describe
+from ._checks import as_array, check_finite, check_int, describe
 from .layers import check_dout
 
 
