@@ -60,7 +60,7 @@ CHAPTERS: tuple[tuple[str, str, str], ...] = (
     ("05", "05_training_loop.ipynb", "updates, epochs, stopping; learning rates compared; sanity checks; schedules and warm-up"),
     ("06", "06_gradient_descent_variants.ipynb", "batch vs mini-batch, momentum and its convergence map, Nesterov, AdaGrad, RMSProp, Adam on a network"),
     ("07", "07_activations_and_initialization.ipynb", "saturation, vanishing gradients, Xavier and He"),
-    ("08", "08_overfitting_and_regularization.ipynb", "polynomial fits, L2 and L1, dropout, early stopping"),
+    ("08", "08_overfitting_and_regularization.ipynb", "polynomial fits, bias and variance, L2 and L1, AdamW, dropout, early stopping as a ridge"),
     ("09", "09_local_minima_and_loss_landscapes.ipynb", "stuck XOR networks by width and loss, saddles, convex vs not"),
     ("10", "10_backprop_in_1986.ipynb", "where backprop came from (1960-1986), the symmetry experiment of Rumelhart, Hinton & Williams"),
     ("11", "11_alternatives_to_backprop.ipynb", "finite differences, SPSA, forward mode, ES, feedback alignment, Oja"),
