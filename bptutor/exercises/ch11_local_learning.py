@@ -1,5 +1,6 @@
 r"""Exercise checks for chapter 11, local learning rules.
 
+* ``check_dfa_updates``: ``dfa_updates(X, E, Z1, Z2, W2, W3, B1, B2) -> (dW1, dW2)``
 * ``check_ff_layer_loss``: ``ff_layer_loss(H_pos, H_neg, threshold) -> (loss, dH_pos, dH_neg)``
 """
 from __future__ import annotations
@@ -92,3 +93,60 @@ def check_ff_layer_loss(fn, rng=0) -> CheckResult:
                          outputs=("loss", "dH_pos", "dH_neg"), mistakes=mistakes,
                          like={"dH_pos": "H_pos", "dH_neg": "H_neg"}, numeric=numeric,
                          source="bptutor.local_learning.ff_layer_loss")
+
+
+
+def _dfa(a, *, backprop=False, through_layer_2=False, fprime="tanh"):
+    """DFA's hidden-layer updates (the reference at the defaults) and the ways to get them wrong."""
+    X, E, Z1, Z2, W2, W3, B1, B2 = (a[k] for k in ("X", "E", "Z1", "Z2", "W2", "W3", "B1", "B2"))
+    A1, A2 = np.tanh(Z1), np.tanh(Z2)
+    deriv = {"tanh": lambda Z, A: 1 - A ** 2, "none": lambda Z, A: 1.0, "of_Z": lambda Z, A: 1 - Z ** 2}[fprime]
+    delta2 = (E @ (W3.T if backprop else B2)) * deriv(Z2, A2)            # (N, H2)
+    delta1 = ((delta2 @ W2.T) if backprop or through_layer_2 else (E @ B1)) * deriv(Z1, A1)  # (N, H1)
+    return X.T @ delta1, A1.T @ delta2
+
+
+def check_dfa_updates(fn, rng=0) -> CheckResult:
+    r"""Exercise (11): the hidden layers' weight updates of direct feedback alignment (Nøkland 2016).
+
+    For a 2-hidden-layer tanh network :math:`A_l = \tanh(Z_l)` with output error :math:`E` (N, C):
+
+    .. math:: \delta_2 = (E B_2) \odot (1 - A_2^2), \quad \delta_1 = (E B_1) \odot (1 - A_1^2), \quad
+        dW_2 = A_1^\top \delta_2, \quad dW_1 = X^\top \delta_1
+
+    The learner writes ``dfa_updates(X, E, Z1, Z2, W2, W3, B1, B2) -> (dW1, dW2)`` with ``X`` (N, D),
+    ``E`` (N, C), ``Z1`` (N, H1), ``Z2`` (N, H2), ``W2`` (H1, H2), ``W3`` (H2, C), ``B1`` (C, H1),
+    ``B2`` (C, H2); all sizes differ. ``W2`` and ``W3`` are given because a network has them, and DFA
+    must not use them. Diagnosed: backprop's transposed weights instead of ``B`` (the backprop
+    gradient), layer 1's error sent through layer 2 (``delta2 @ W2.T``) instead of straight from
+    ``E``, the activation's derivative left out, the derivative taken as ``1 - Z**2`` instead of
+    ``1 - tanh(Z)**2``.
+    """
+    g = check_rng(rng)
+
+    def case(N, D, H1, H2, C):
+        return Case({"X": g.normal(size=(N, D)), "E": g.normal(size=(N, C)) / N,
+                     "Z1": g.normal(size=(N, H1)), "Z2": g.normal(size=(N, H2)),
+                     "W2": g.normal(size=(H1, H2)), "W3": g.normal(size=(H2, C)),
+                     "B1": g.normal(size=(C, H1)), "B2": g.normal(size=(C, H2))},
+                    "random activities and errors", {"N": N, "D": D, "H1": H1, "H2": H2, "C": C})
+    cases = [case(6, 3, 5, 4, 2), case(7, 2, 4, 6, 3), case(5, 4, 3, 5, 1)]
+
+    def variant(**switches):
+        return lambda a, r: dict(zip(("dW1", "dW2"), _dfa(a, **switches)))
+
+    mistakes = (
+        Mistake("backprop's transposed weights instead of B", "that is backprop: DFA sends the output error "
+                "through the fixed random matrices, delta2 = (E @ B2) * (1 - tanh(Z2)**2), never through W3.T or "
+                "W2.T.", variant(backprop=True)),
+        Mistake("layer 1's error came through layer 2", "in DFA every hidden layer gets the output error "
+                "directly: delta1 = (E @ B1) * (1 - tanh(Z1)**2), not delta2 @ W2.T (that is layer-by-layer, "
+                "as in backprop and FA).", variant(through_layer_2=True)),
+        Mistake("the activation's derivative is missing", "multiply the feedback by f'(Z) = 1 - tanh(Z)**2, "
+                "elementwise: delta = (E @ B) * (1 - np.tanh(Z)**2).", variant(fprime="none")),
+        Mistake("the derivative was taken of Z, not of tanh(Z)", "tanh'(Z) = 1 - tanh(Z)**2; 1 - Z**2 is the "
+                "formula written with the activation A = tanh(Z), so apply it to A.", variant(fprime="of_Z")),
+    )
+    return check_outputs(fn, name="dfa_updates", reference=lambda a: _dfa(a), cases=cases,
+                         outputs=("dW1", "dW2"), mistakes=mistakes, like={"dW1": "W1", "dW2": "W2"},
+                         source="bptutor.local_learning.DirectFeedbackAlignment's rule")
