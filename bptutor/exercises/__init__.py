@@ -52,6 +52,8 @@ lists the mistakes it names):
 * 11 ``check_central_differences``: ``central_differences(f, theta, h) -> grad``
 * 11 ``check_spsa_estimate``: ``spsa_estimate(f, theta, c, delta) -> g_hat``
 * 11 ``check_oja_step``: ``oja_step(w, x, lr) -> w``
+* 11 ``check_dfa_updates``: ``dfa_updates(X, E, Z1, Z2, W2, W3, B1, B2) -> (dW1, dW2)``
+* 11 ``check_ff_layer_loss``: ``ff_layer_loss(H_pos, H_neg, threshold) -> (loss, dH_pos, dH_neg)``
 * 12 ``check_confusion_matrix``: ``confusion_matrix(y_true, y_pred, n_classes) -> M``
 * 12 ``check_input_gradient``: ``input_gradient(X, y, W1, b1, W2, b2) -> dX``
 * 12 ``check_streamed_mean_std``: ``streamed_mean_std(X, batch_size) -> (mean, std)``
@@ -113,6 +115,7 @@ from .ch08_regularization import check_bias_variance
 from .ch09_landscapes import check_batched_forward, check_logistic_hessian
 from .ch10_symmetry import check_pair_margin, check_symmetry_detector
 from .ch11_alternatives import check_central_differences, check_oja_step, check_spsa_estimate
+from .ch11_local_learning import check_dfa_updates, check_ff_layer_loss
 from .ch12_digits import check_confusion_matrix, check_input_gradient, check_streamed_mean_std
 from .ch12_digits import check_search_then_test
 from .ch13_convolution import check_conv2d_backward, check_max_pool_backward
@@ -151,6 +154,7 @@ __all__ = [
     "check_pair_margin", "check_symmetry_detector",
     # 11 alternatives to backprop
     "check_central_differences", "check_spsa_estimate", "check_oja_step",
+    "check_dfa_updates", "check_ff_layer_loss",
     # 12 capstone: digits
     "check_confusion_matrix", "check_input_gradient", "check_streamed_mean_std",
     "check_search_then_test",
