@@ -63,7 +63,7 @@ CHAPTERS: tuple[tuple[str, str, str], ...] = (
     ("08", "08_overfitting_and_regularization.ipynb", "polynomial fits, bias and variance, L2 and L1, AdamW, dropout, early stopping as a ridge"),
     ("09", "09_local_minima_and_loss_landscapes.ipynb", "stuck XOR networks by width and loss, saddles, convex vs not"),
     ("10", "10_backprop_in_1986.ipynb", "where backprop came from (1960-1986), the symmetry experiment of Rumelhart, Hinton & Williams"),
-    ("11", "11_alternatives_to_backprop.ipynb", "finite differences, SPSA, forward mode, ES, feedback alignment, Oja"),
+    ("11", "11_alternatives_to_backprop.ipynb", "finite differences, SPSA, forward mode, ES, feedback alignment, DFA, node perturbation, forward-forward, Oja; what is known about scaling"),
     ("12", "12_capstone_digits.ipynb", "an MLP on the 8x8 digits, streamed from disk, tuned by a validation-only search"),
     ("13", "13_convolutional_networks.ipynb", "weight sharing, convolution forward and backward, im2col, max-pool, a CNN on the digits"),
     ("14", "14_recurrent_networks.ipynb", "the unrolled graph, backprop through time, vanishing and exploding gradients, the LSTM"),
