@@ -226,8 +226,10 @@ def test_learning_rate_slider_diverges_in_chromium(sync_api, jupyterlab, tmp_pat
 # -- the chapters themselves, in JupyterLab and in Notebook 7 -----------------------------------
 
 CHAPTER_RUN_TIMEOUT_MS = 240_000
+# JupyterLab 4 skips laying out cells far from the viewport (content-visibility), and innerText is
+# empty there: the checks read textContent, which does not depend on where the page is scrolled.
 #: notebook -> number of explorers it shows
-CHAPTERS = {"03_chain_rule.ipynb": 1, "05_training_loop.ipynb": 1, "06_gradient_descent_variants.ipynb": 1}
+CHAPTERS = {"03_chain_rule.ipynb": 1, "05_training_loop.ipynb": 1, "06_gradient_descent_variants.ipynb": 2}
 
 
 def run_chapter(sync_api, tmp_path, page_url: str, explorers: int, name: str) -> dict:
@@ -253,13 +255,13 @@ def run_chapter(sync_api, tmp_path, page_url: str, explorers: int, name: str) ->
                                    " && window.jupyterapp.shell.currentWidget.context")
             page.evaluate(RUN_ALL)
             page.wait_for_function(
-                "(n) => [...document.querySelectorAll('.bptutor-status')].filter(e => e.innerText.length)"
+                "(n) => [...document.querySelectorAll('.bptutor-status')].filter(e => e.textContent.length)"
                 ".length >= n && document.querySelectorAll('.bptutor-output img').length >= n",
                 arg=explorers, timeout=CHAPTER_RUN_TIMEOUT_MS)
             # every <img> the page holds (markdown pictures, outputs, widgets) has loaded
             page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=PAGE_TIMEOUT_MS)
             shown = page.evaluate("() => ({statuses: [...document.querySelectorAll('.bptutor-status')]"
-                                  ".map(e => e.innerText), broken: [...document.images].filter(i => "
+                                  ".map(e => e.textContent), broken: [...document.images].filter(i => "
                                   "i.complete && i.naturalWidth === 0).map(i => i.src.slice(0, 80)),"
                                   " images: document.images.length,"
                                   " alts: [...document.querySelectorAll('.jp-RenderedMarkdown img')]"
@@ -267,15 +269,21 @@ def run_chapter(sync_api, tmp_path, page_url: str, explorers: int, name: str) ->
             slider = page.locator(".bptutor-lr .noUi-target")
             shown["lr_track_px"] = slider.bounding_box()["width"] if slider.count() else None
             if name.startswith("03"):  # drive the stepper: one step forward
-                before = page.locator(".bptutor-status").first.inner_text()
+                page.locator(".bptutor-status").first.scroll_into_view_if_needed()
+                before = page.locator(".bptutor-status").first.text_content()
                 page.get_by_role("button", name="next step ▶").click()
-                page.wait_for_function("(old) => document.querySelector('.bptutor-status').innerText !== old",
+                page.wait_for_function("(old) => document.querySelector('.bptutor-status').textContent !== old",
                                        arg=before, timeout=UPDATE_TIMEOUT_MS)
-                shown["after_click"] = page.locator(".bptutor-status").first.inner_text()
+                shown["after_click"] = page.locator(".bptutor-status").first.text_content()
             page.screenshot(path=str(ARTIFACTS / f"browser_{name}.png"), full_page=False)
         except Exception:
             try:
                 page.screenshot(path=str(ARTIFACTS / f"browser_failure_{name}.png"), full_page=True)
+                # what the page shows instead: tracebacks, widget errors, the explorers' state
+                print("page errors:", page.evaluate(
+                    "() => [...document.querySelectorAll('.jp-RenderedText[data-mime-type*=error], "
+                    ".jp-RenderedText[data-mime-type*=stderr], .jupyter-widgets-error-widget, .bptutor-status')]"
+                    ".map(e => e.className + ': ' + e.innerText.slice(0, 300))"))
             except Exception:
                 pass
             raise

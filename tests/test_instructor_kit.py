@@ -7,9 +7,11 @@ The browser tests are in tests/test_instructor_browser.py.
 """
 from __future__ import annotations
 
+import base64
 import copy
 import importlib.util
 import re
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -119,6 +121,27 @@ def test_cell_height_counts_wrapped_prose_display_math_and_pictures():
     assert annotate_slides.cell_height(md("$$a = b$$")) == 1 + 2     # the empty remainder + 2 for the display
     assert annotate_slides.cell_height(code("f()", png())) == 1 + annotate_slides.IMAGE_LINES
     assert annotate_slides.cell_height(code("f()", stream(40))) == 1 + annotate_slides.STREAM_CAP
+
+
+def _png_of_size(width, height):
+    """The first bytes of a PNG (signature and IHDR), base64: all picture_lines reads."""
+    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">II", width, height) + b"\x08\x06\x00\x00\x00"
+    return base64.b64encode(header + b"\x00" * 40).decode()
+
+
+def test_a_picture_counts_by_its_height_as_shown_on_the_slide():
+    # 500 px tall at 990 px wide is scaled to 900 wide: 454.5 px, 16 lines of 30 px
+    tall = nbformat.v4.new_output("display_data", data={"image/png": _png_of_size(990, 500)})
+    assert annotate_slides.cell_height(code("f()", tall)) == 1 + 16
+    # a markdown attachment counts the same way; a linked file, whose size is not at hand, 13 lines
+    cell = md("![a picture](attachment:p.png)")
+    cell.attachments = {"p.png": {"image/png": _png_of_size(300, 300)}}
+    assert annotate_slides.cell_height(cell) == 1 + 10
+    assert annotate_slides.cell_height(md("![a picture](../figures/p.png)")) == 1 + annotate_slides.IMAGE_LINES
+    # an explorer's picture beside a long introduction no longer shares its slide
+    nb = _nb(md("## Try it\n\n" + "words " * 120), code("explore()", tall))
+    annotate_slides.annotate(nb)
+    assert kinds(nb) == ["slide", "subslide"]
 
 
 def test_check_mode_reports_missing_types_without_writing(tmp_path):

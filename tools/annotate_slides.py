@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import base64
 import math
 import re
+import struct
 import sys
 from pathlib import Path
 
@@ -39,7 +41,11 @@ import nbformat
 SLIDE_BUDGET = 22
 #: characters per line of prose, and of code at 19 px
 PROSE_WIDTH, CODE_WIDTH = 88, 84
+#: a picture whose size is unknown (a link to a file), in lines
 IMAGE_LINES = 13
+#: pixels of slide height per line of the budget (22 lines under the title of a 700 px slide),
+#: and the widest a picture is shown before it is scaled down
+PIXELS_PER_LINE, SLIDE_WIDTH = 30, 900
 #: most lines of a stream output that count (a long log scrolls; it does not need three slides)
 STREAM_CAP = 12
 
@@ -99,13 +105,30 @@ def _wrapped(text: str, width: int) -> int:
     return sum(max(1, math.ceil(len(line) / width)) for line in text.split("\n"))
 
 
+def picture_lines(png_base64) -> int:
+    """Lines of the budget a PNG takes at its natural size, scaled to the slide's width
+    (:data:`IMAGE_LINES` when the picture is not at hand)."""
+    if not png_base64:
+        return IMAGE_LINES
+    head = base64.b64decode("".join(png_base64)[:64])   # the IHDR chunk: width and height at bytes 16-24
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        return IMAGE_LINES
+    width, height = struct.unpack(">II", head[16:24])
+    shown = height * min(1.0, SLIDE_WIDTH / width)
+    return math.ceil(shown / PIXELS_PER_LINE)
+
+
 def cell_height(cell) -> int:
     """Estimated height of a cell and its outputs on a slide, in lines of text."""
     if cell.cell_type == "markdown":
         text = cell.source
         display = text.count("$$") // 2
         height = _wrapped(re.sub(r"\$\$.*?\$\$", "", text, flags=re.S), PROSE_WIDTH) + 2 * display
-        return height + IMAGE_LINES * len(re.findall(r"!\[[^\]]*\]\(|<img\s", text))
+        attachments = cell.get("attachments", {})
+        for link in re.findall(r"!\[[^\]]*\]\(([^)\s]*)|<img\s", text):
+            name = link[len("attachment:"):] if link.startswith("attachment:") else None
+            height += picture_lines(attachments.get(name, {}).get("image/png") if name else None)
+        return height
     if cell.cell_type != "code":
         return 0
     height = _wrapped(cell.source, CODE_WIDTH) if cell.source.strip() else 0
@@ -114,7 +137,9 @@ def cell_height(cell) -> int:
             height += min(STREAM_CAP, _wrapped(out.get("text", "").rstrip("\n"), CODE_WIDTH))
         elif out.get("output_type") in ("display_data", "execute_result"):
             data = out.get("data", {})
-            if "image/png" in data or "image/svg+xml" in data:
+            if "image/png" in data:
+                height += picture_lines(data["image/png"])
+            elif "image/svg+xml" in data:
                 height += IMAGE_LINES
             elif "text/html" in data:
                 html = data["text/html"]
