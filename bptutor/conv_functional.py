@@ -27,7 +27,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ._checks import as_array, check_finite, check_int, describe
 from .layers import check_dout
@@ -100,8 +99,10 @@ def im2col(X, kH: int, kW: int, stride: int = 1, padding: int = 0) -> np.ndarray
 
     .. math:: \text{cols}_{(n,i,j),\,(c,a,b)} = X^{pad}_{n,\,c,\,is+a,\,js+b}
 
-    so that ``cols @ W.reshape(F, -1).T`` is the convolution. Built with
-    ``sliding_window_view`` (a view: no copying until the final reshape).
+    so that ``cols @ W.reshape(F, -1).T`` is the convolution. It is built
+    transposed, one (channel, offset) row at a time: for each of the
+    kH x kW offsets one strided copy of the padded images (nine for a 3x3
+    kernel), and returned as the transpose of that array (a view).
 
     Args:
         X: images (N, C, H, W).
@@ -122,11 +123,24 @@ def im2col(X, kH: int, kW: int, stride: int = 1, padding: int = 0) -> np.ndarray
 
 
 def _im2col(X: np.ndarray, kH: int, kW: int, stride: int, padding: int) -> np.ndarray:
-    N, C = X.shape[:2]
-    windows = sliding_window_view(_pad(X, padding), (kH, kW), axis=(2, 3))   # (N, C, Hp-kH+1, Wp-kW+1, kH, kW)
-    windows = windows[:, :, ::stride, ::stride]                                # (N, C, H_out, W_out, kH, kW)
-    H_out, W_out = windows.shape[2:4]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * H_out * W_out, C * kH * kW)
+    return _im2col_t(X, kH, kW, stride, padding).T
+
+
+def _im2col_t(X: np.ndarray, kH: int, kW: int, stride: int, padding: int) -> np.ndarray:
+    """:func:`im2col` transposed, (C*kH*kW, N*H_out*W_out), contiguous.
+
+    Each (channel, offset) row is the padded images seen from that offset: one
+    strided copy per offset fills it for all channels at once, reading and writing
+    in order (six times faster than reordering a sliding-window view of X into rows).
+    """
+    N, C, H, W = X.shape
+    Xp = _pad(X, padding)
+    H_out, W_out = (H + 2 * padding - kH) // stride + 1, (W + 2 * padding - kW) // stride + 1
+    cols_t = np.empty((C, kH, kW, N, H_out, W_out), dtype=Xp.dtype)
+    for a in range(kH):
+        for b in range(kW):
+            cols_t[:, a, b] = Xp[:, :, a:a + stride * H_out:stride, b:b + stride * W_out:stride].transpose(1, 0, 2, 3)
+    return cols_t.reshape(C * kH * kW, N * H_out * W_out)
 
 
 def col2im(dcols, X_shape, kH: int, kW: int, stride: int = 1, padding: int = 0) -> np.ndarray:
@@ -289,15 +303,13 @@ def conv2d_forward(X, W, b, stride: int = 1, padding: int = 0):
 def _conv2d_forward(X, W, b, stride, padding):
     N, F = X.shape[0], W.shape[0]
     kH, kW = W.shape[2:]
-    cols = _im2col(X, kH, kW, stride, padding)                       # (N*H_out*W_out, C*kH*kW)
+    # the windows held transposed, (C*kH*kW, N*H_out*W_out): cols.T in the notation of the docstrings
+    cols_t = _im2col_t(X, kH, kW, stride, padding)
     H_out, W_out = (X.shape[2] + 2 * padding - kH) // stride + 1, (X.shape[3] + 2 * padding - kW) // stride + 1
-    # W_col as its own contiguous (C*kH*kW, F) array: with a transposed view OpenBLAS takes a
-    # multithreaded path that runs 10-100x slower on small kernels on a busy machine
-    W_col = np.ascontiguousarray(W.reshape(F, -1).T)                 # (C*kH*kW, F)
-    out = cols @ W_col                                               # (N*H_out*W_out, F)
-    out += b
-    # NHWC -> NCHW as a view: the next layer reads it through its strides, nothing is copied
-    return out.reshape(N, H_out, W_out, F).transpose(0, 3, 1, 2), (X, W, b, stride, padding, cols)
+    out = W.reshape(F, -1) @ cols_t                                  # (F, N*H_out*W_out) = (cols @ W_col).T
+    out += b[:, None]
+    # (F, N, H, W) -> NCHW as a view: the next layer reads it through its strides, nothing is copied
+    return out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3), (X, W, b, stride, padding, cols_t)
 
 
 def conv2d_backward(dout, cache):
@@ -327,17 +339,15 @@ def conv2d_backward(dout, cache):
 
 
 def _conv2d_backward(dout, cache, input_grad: bool):
-    X, W, b, stride, padding, cols = cache
+    X, W, b, stride, padding, cols_t = cache
     F, C, kH, kW = W.shape
-    dout_mat = dout.transpose(0, 2, 3, 1).reshape(-1, F)             # (N*H_out*W_out, F)
-    # dW = dout_mat.T @ cols, computed as (cols.T @ dout_mat).T: OpenBLAS runs this order
-    # of the long inner dimension (N*H_out*W_out) several times faster
-    dW = (cols.T @ dout_mat).T.reshape(W.shape)                      # (F, C*kH*kW) -> (F, C, kH, kW)
-    db = dout_mat.sum(axis=0)                                        # b is added at every pixel of every image
+    dout_t = dout.transpose(1, 0, 2, 3).reshape(F, -1)               # dout_mat.T, (F, N*H_out*W_out)
+    dW = (dout_t @ cols_t.T).reshape(W.shape)                        # dout_mat.T @ cols, (F, C*kH*kW)
+    db = dout_t.sum(axis=1)                                          # b is added at every pixel of every image
     if not input_grad:
         return None, dW, db
-    # dcols = dout_mat @ W_mat, held transposed, (C*kH*kW, N*H_out*W_out), for a faster col2im
-    dcols_t = W.reshape(F, -1).T @ dout_mat.T
+    # dcols = dout_mat @ W_mat, held transposed, (C*kH*kW, N*H_out*W_out), the layout col2im reads in order
+    dcols_t = W.reshape(F, -1).T @ dout_t
     return _col2im_t(dcols_t, X.shape, kH, kW, stride, padding), dW, db
 
 
