@@ -138,6 +138,40 @@ def in_worker(script: str, args: list, threads: int):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def time_calls(step: Callable[[], object], calls: int, warmup: int = 1) -> dict:
+    """Call ``step`` ``warmup`` times untimed, then ``calls`` times; wall and CPU seconds of each timed call."""
+    for _ in range(warmup):
+        step()
+    wall, cpu = [], []
+    for _ in range(calls):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        step()
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return {"wall": wall, "cpu": cpu}
+
+
+def alternating_workers(script: str, worker: Callable[..., dict], args: list, sides: list, threads: int,
+                        rounds: int, calls: int, quick: bool) -> dict:
+    """Timings of each side: ``rounds`` rounds, the order of the sides alternating, each side in a
+    process of its own (``python script --worker *args side threads calls``).
+
+    A process per side keeps PyTorch's OpenMP threads and numpy's OpenBLAS
+    threads from waiting on each other, which in one process on two busy cores
+    made either side up to ten times slower than alone. With ``quick`` (the
+    smoke test) ``worker(*args, side, threads, calls, quick)`` runs in this
+    process: the same code without the interpreter start-up.
+    """
+    times = {side: {"wall": [], "cpu": []} for side in sides}
+    for r in range(rounds):
+        for side in (sides if r % 2 == 0 else sides[::-1]):
+            result = (worker(*args, side, threads, calls, quick) if quick
+                      else in_worker(script, [*args, side, threads, calls], threads))
+            for key in ("wall", "cpu"):
+                times[side][key] += result[key]
+    return times
+
+
 def thread_settings(quick: bool) -> list:
     """The BLAS thread counts to measure: numpy's default and 1 (only 1 in quick mode)."""
     return [1] if quick else sorted({blas_threads(), 1}, reverse=True)

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import numpy as np
 
-from _common import in_worker, installed, median, row, skipped, spread, thread_settings
+from _common import alternating_workers, installed, median, row, skipped, spread, thread_settings, time_calls
 
 SECTION = "8 conv vs PyTorch"
 
@@ -87,15 +86,7 @@ def worker(name: str, side: str, threads: int, calls: int, quick: bool) -> dict:
     N, C, F, H, _, _ = (QUICK_SIZES if quick else SIZES)[name]
     layer, X, dout = make_case(N, C, F, H)
     step = torch_step(layer, X, dout) if side == "torch" else bptutor_step(layer, X, dout)
-    for _ in range(3):
-        step()
-    wall, cpu = [], []
-    for _ in range(calls):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        step()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return {"wall": wall, "cpu": cpu}
+    return time_calls(step, calls, warmup=3)
 
 
 def agree(quick: bool) -> float | None:
@@ -120,19 +111,6 @@ def agree(quick: bool) -> float | None:
                      np.abs(layer.b.grad - bt.grad.numpy()).max()))
 
 
-def in_subprocesses(name: str, sides: list, threads: int, rounds: int, calls: int, quick: bool) -> dict:
-    times = {side: {"wall": [], "cpu": []} for side in sides}
-    for r in range(rounds):
-        for side in (sides if r % 2 == 0 else sides[::-1]):
-            if quick:
-                result = worker(name, side, threads, calls, quick)
-            else:
-                result = in_worker(__file__, [name, side, threads, calls], threads)
-            for key in ("wall", "cpu"):
-                times[side][key] += result[key]
-    return times
-
-
 def run(quick: bool = False) -> list:
     sizes = QUICK_SIZES if quick else SIZES
     have_torch = installed("torch")
@@ -149,7 +127,7 @@ def run(quick: bool = False) -> list:
                       f"{threads} thread{'s' if threads > 1 else ''}")
             rounds = 1 if quick else 3
             sides = ["bptutor", "torch"] if have_torch else ["bptutor"]
-            times = in_subprocesses(name, sides, threads, rounds, calls, quick)
+            times = alternating_workers(__file__, worker, [name], sides, threads, rounds, calls, quick)
             ms = {side: 1e3 * median(t["wall"]) for side, t in times.items()}
             cpu = {side: 1e3 * median(t["cpu"]) for side, t in times.items()}
             extra = dict(threads=threads, cpu_ms=cpu, calls=len(times["bptutor"]["wall"]))

@@ -18,17 +18,16 @@ medium 64-128-10 on the 1,797 digits (batch 64, cross-entropy); large
 Threads: each size runs twice, once with as many threads as numpy's BLAS
 uses (``torch.set_num_threads`` set to the same number, so both sides use the
 same cores) and once with one thread each. Each side runs in a process of its
-own (see :func:`in_subprocesses`), the two alternating, three rounds.
+own (see ``_common.alternating_workers``), the two alternating, three rounds.
 """
 from __future__ import annotations
 
 import json
 import sys
-import time
 
 import numpy as np
 
-from _common import in_worker, installed, median, row, skipped, spread, thread_settings
+from _common import alternating_workers, installed, median, row, skipped, spread, thread_settings, time_calls
 
 SECTION = "2 MLP vs PyTorch"
 
@@ -147,33 +146,7 @@ def worker(name: str, side: str, threads: int, epochs: int, quick: bool) -> dict
     model = bptutor_model(dims)
     epoch = (torch_epoch(torch_twin(model), loss, X, y, batch) if side == "torch"
              else bptutor_epoch(model, loss, X, y, batch))
-    epoch()
-    wall, cpu = [], []
-    for _ in range(epochs):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        epoch()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return {"wall": wall, "cpu": cpu}
-
-
-def in_subprocesses(name: str, sides: list, threads: int, rounds: int, epochs: int, quick: bool) -> dict:
-    """Epoch times of each side, each round in a fresh process per side, the order alternating.
-
-    A process per side keeps PyTorch's OpenMP threads and numpy's OpenBLAS
-    threads from waiting on each other, which in one process on two busy cores
-    made either side up to ten times slower than alone.
-    """
-    times = {side: {"wall": [], "cpu": []} for side in sides}
-    for r in range(rounds):
-        for side in (sides if r % 2 == 0 else sides[::-1]):
-            if quick:  # the smoke test: the same code in this process, no interpreter start-up
-                result = worker(name, side, threads, epochs, quick)
-            else:
-                result = in_worker(__file__, [name, side, threads, epochs], threads)
-            for key in ("wall", "cpu"):
-                times[side][key] += result[key]
-    return times
+    return time_calls(epoch, epochs, warmup=1)
 
 
 def run(quick: bool = False) -> list:
@@ -191,7 +164,7 @@ def run(quick: bool = False) -> list:
                       f"{threads} thread{'s' if threads > 1 else ''}")
             rounds = 1 if quick else 3
             sides = ["bptutor", "torch"] if have_torch else ["bptutor"]
-            times = in_subprocesses(name, sides, threads, rounds, epochs, quick)
+            times = alternating_workers(__file__, worker, [name], sides, threads, rounds, epochs, quick)
             ms = {side: 1e3 * median(t["wall"]) for side, t in times.items()}
             cpu = {side: 1e3 * median(t["cpu"]) for side, t in times.items()}
             extra = dict(threads=threads, cpu_ms=cpu, epochs=len(times["bptutor"]["wall"]))

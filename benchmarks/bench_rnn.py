@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import numpy as np
 
-from _common import in_worker, installed, median, row, skipped, spread, thread_settings
+from _common import alternating_workers, installed, median, row, skipped, spread, thread_settings, time_calls
 
 SECTION = "9 RNN vs PyTorch"
 TARGET = 1.5
@@ -92,15 +91,7 @@ def worker(side: str, threads: int, calls: int, quick: bool) -> dict:
     N, T, D, H, _ = QUICK_SIZE if quick else SIZE
     rnn, X, dH = make_case(N, T, D, H)
     step = torch_step(rnn, X, dH) if side == "torch" else bptutor_step(rnn, X, dH)
-    for _ in range(5):
-        step()
-    wall, cpu = [], []
-    for _ in range(calls):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        step()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return {"wall": wall, "cpu": cpu}
+    return time_calls(step, calls, warmup=5)
 
 
 def agree(quick: bool) -> float | None:
@@ -122,17 +113,6 @@ def agree(quick: bool) -> float | None:
                      np.abs(rnn.b.grad - net.bias_ih_l0.grad.numpy()).max()))
 
 
-def in_subprocesses(sides: list, threads: int, rounds: int, calls: int, quick: bool) -> dict:
-    times = {side: {"wall": [], "cpu": []} for side in sides}
-    for r in range(rounds):
-        for side in (sides if r % 2 == 0 else sides[::-1]):
-            result = (worker(side, threads, calls, quick) if quick
-                      else in_worker(__file__, [side, threads, calls], threads))
-            for key in ("wall", "cpu"):
-                times[side][key] += result[key]
-    return times
-
-
 def run(quick: bool = False) -> list:
     N, T, D, H, calls = QUICK_SIZE if quick else SIZE
     have_torch = installed("torch")
@@ -148,7 +128,7 @@ def run(quick: bool = False) -> list:
         figure = f"RNN forward+BPTT, N={N}, T={T}, D={D}, H={H}, tanh, {each}"
         rounds = 1 if quick else 3
         sides = ["bptutor", "torch"] if have_torch else ["bptutor"]
-        times = in_subprocesses(sides, threads, rounds, calls, quick)
+        times = alternating_workers(__file__, worker, [], sides, threads, rounds, calls, quick)
         ms = {side: 1e3 * median(t["wall"]) for side, t in times.items()}
         cpu = {side: 1e3 * median(t["cpu"]) for side, t in times.items()}
         extra = dict(threads=threads, cpu_ms=cpu, calls=len(times["bptutor"]["wall"]))
