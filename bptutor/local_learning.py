@@ -25,9 +25,9 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_array, check_choice, check_float, check_int, check_rng, check_shape, describe
-from .activations import ReLU
 from .alternatives import GradientEstimate, angle_between, flat_grad
-from .layers import Linear, Module, Sequential, require_cache
+from .alternatives.feedback_alignment import WrappedNetwork
+from .layers import Linear, Sequential, require_cache
 from .training import _check_pair, _resolve_loss
 
 
@@ -48,7 +48,7 @@ def _linear_indices(model, who: str) -> list[int]:
 
 # --- direct feedback alignment ---------------------------------------------------------------------------------
 
-class DirectFeedbackAlignment(Module):
+class DirectFeedbackAlignment(WrappedNetwork):
     r"""A ``Sequential`` trained by direct feedback alignment (Nøkland 2016).
 
     With :math:`e = \partial L/\partial Z_L` (N, C) the error at the output
@@ -89,20 +89,6 @@ class DirectFeedbackAlignment(Module):
         self.feedback = {i: std * g.standard_normal((C, model.layers[i].out_features)) for i in linear[:-1]}
         self._last = linear[-1]
         self._cache = None
-
-    @property
-    def layers(self) -> list:
-        return self.model.layers
-
-    def train(self, mode: bool = True) -> "DirectFeedbackAlignment":
-        self.training = bool(mode)
-        self.model.train(mode)
-        return self
-
-    def forward(self, X) -> np.ndarray:
-        out = self.model.forward(X)
-        self._cache = out.shape
-        return out
 
     def backward(self, dout) -> None:
         """Add DFA's updates into the parameters' ``.grad``. ``dout``: the output error :math:`e` (N, C)."""

@@ -13,7 +13,27 @@ from ..layers import Linear, Module, Sequential, require_cache
 from .objective import angle_between
 
 
-class FeedbackAlignment(Module):
+class WrappedNetwork(Module):
+    """A ``Sequential`` seen through a training rule: its forward pass, layers and parameters (under the
+    model's names) are the model's, so ``fit`` and the optimizers work unchanged; a subclass sets
+    ``self.model`` and gives ``backward`` its own rule."""
+
+    @property
+    def layers(self) -> list:
+        return self.model.layers
+
+    def train(self, mode: bool = True) -> "WrappedNetwork":
+        self.training = bool(mode)
+        self.model.train(mode)
+        return self
+
+    def forward(self, X) -> np.ndarray:
+        out = self.model.forward(X)
+        self._cache = out.shape
+        return out
+
+
+class FeedbackAlignment(WrappedNetwork):
     r"""A ``Sequential`` trained by feedback alignment (Lillicrap, Cownden, Tweed & Akerman 2016).
 
     Backprop sends the error back through the transposed forward weights;
@@ -67,20 +87,6 @@ class FeedbackAlignment(Module):
             std = 1.0 / np.sqrt(layer.out_features) if scale is None else scale
             self.feedback[i] = std * g.standard_normal((layer.out_features, layer.in_features))
         self._cache = None
-
-    @property
-    def layers(self) -> list:
-        return self.model.layers
-
-    def train(self, mode: bool = True) -> "FeedbackAlignment":
-        self.training = bool(mode)
-        self.model.train(mode)
-        return self
-
-    def forward(self, X) -> np.ndarray:
-        out = self.model.forward(X)
-        self._cache = True
-        return out
 
     def backward(self, dout) -> np.ndarray:
         """Add FA's updates into the parameters' ``.grad``; returns the first layer's ``dX``."""
